@@ -1,0 +1,302 @@
+// The error taxonomy as data: one row per code, saying what kind of failure it is,
+// how bad, what recovery fits it, and what an operator should do about it.
+#include <p11-kit/pkcs11.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+#include "core/util/error.hpp"
+
+namespace cac {
+namespace {
+
+using C = Category;
+using S = Severity;
+using A = RecoveryAction;
+constexpr auto P11 = ErrorDomain::pkcs11;
+constexpr auto CORE = ErrorDomain::core;
+
+#define CKR(code, cat, sev, act, meaning, hint)        \
+    TaxonomyEntry {                                    \
+        P11, code, #code, cat, sev, act, meaning, hint \
+    }
+#define OWN(code, name, cat, sev, act, meaning, hint)                           \
+    TaxonomyEntry {                                                             \
+        CORE, std::uint32_t(CoreCode::code), name, cat, sev, act, meaning, hint \
+    }
+
+// PKCS#11 return values (PKCS#11 v3.1 section 5.1, as defined by p11-kit's pkcs11.h).
+const std::array pkcs11_rows = {
+    CKR(CKR_OK, C::internal, S::info, A::none, "success", ""),
+    CKR(CKR_CANCEL, C::usage, S::info, A::none, "the operation was cancelled", ""),
+    CKR(CKR_HOST_MEMORY, C::internal, S::critical, A::none, "the module ran out of memory", ""),
+    CKR(CKR_SLOT_ID_INVALID, C::usage, S::error, A::none, "no such slot",
+        "list the slots with 'cactool slots' and pick one of them"),
+    CKR(CKR_GENERAL_ERROR, C::middleware, S::critical, A::reinitialize_module,
+        "the module failed in a way it could not recover from",
+        "run with --trace and check the module's own log"),
+    CKR(CKR_FUNCTION_FAILED, C::middleware, S::error, A::retry,
+        "the module could not complete the function", "run with --trace for the failing call"),
+    CKR(CKR_ARGUMENTS_BAD, C::internal, S::error, A::none, "the module rejected the arguments",
+        "this is a bug in cactool or the module; run with --trace and report it"),
+    CKR(CKR_NO_EVENT, C::middleware, S::info, A::none, "no slot event is pending", ""),
+    CKR(CKR_NEED_TO_CREATE_THREADS, C::middleware, S::error, A::none,
+        "the module needs to create threads", ""),
+    CKR(CKR_CANT_LOCK, C::middleware, S::warning, A::none,
+        "the module cannot use the locking it was asked for", ""),
+    CKR(CKR_ATTRIBUTE_READ_ONLY, C::token, S::error, A::none, "the attribute is read-only", ""),
+    CKR(CKR_ATTRIBUTE_SENSITIVE, C::token, S::info, A::none,
+        "the attribute is sensitive and cannot be revealed", ""),
+    CKR(CKR_ATTRIBUTE_TYPE_INVALID, C::token, S::info, A::none, "the object has no such attribute",
+        ""),
+    CKR(CKR_ATTRIBUTE_VALUE_INVALID, C::token, S::error, A::none, "an attribute value is invalid",
+        ""),
+    CKR(CKR_ACTION_PROHIBITED, C::token, S::error, A::none, "the token prohibits the action", ""),
+    CKR(CKR_DATA_INVALID, C::usage, S::error, A::none, "the input data is invalid", ""),
+    CKR(CKR_DATA_LEN_RANGE, C::usage, S::error, A::none, "the input data has the wrong length", ""),
+    CKR(CKR_DEVICE_ERROR, C::communication, S::error, A::reconnect,
+        "the token or reader reported a device error",
+        "reinsert the card; if it persists, try another reader"),
+    CKR(CKR_DEVICE_MEMORY, C::token, S::error, A::none, "the token is out of memory", ""),
+    CKR(CKR_DEVICE_REMOVED, C::card_state, S::error, A::reopen_session,
+        "the token was removed during the operation", "insert the card and try again"),
+    CKR(CKR_ENCRYPTED_DATA_INVALID, C::usage, S::error, A::none, "the encrypted data is invalid",
+        ""),
+    CKR(CKR_ENCRYPTED_DATA_LEN_RANGE, C::usage, S::error, A::none,
+        "the encrypted data has the wrong length", ""),
+    CKR(CKR_FUNCTION_CANCELED, C::middleware, S::info, A::none, "the function was cancelled", ""),
+    CKR(CKR_FUNCTION_NOT_PARALLEL, C::middleware, S::error, A::none,
+        "no function is executing in parallel", ""),
+    CKR(CKR_FUNCTION_NOT_SUPPORTED, C::middleware, S::warning, A::none,
+        "the module does not support this function", ""),
+    CKR(CKR_KEY_HANDLE_INVALID, C::token, S::error, A::none, "the key handle is invalid", ""),
+    CKR(CKR_KEY_SIZE_RANGE, C::token, S::error, A::none, "the key size is out of range", ""),
+    CKR(CKR_KEY_TYPE_INCONSISTENT, C::token, S::error, A::none,
+        "the key type does not fit the mechanism", ""),
+    CKR(CKR_KEY_NOT_NEEDED, C::usage, S::error, A::none, "a key was given but is not needed", ""),
+    CKR(CKR_KEY_CHANGED, C::token, S::error, A::none, "the key has changed", ""),
+    CKR(CKR_KEY_NEEDED, C::usage, S::error, A::none, "a key is needed", ""),
+    CKR(CKR_KEY_INDIGESTIBLE, C::token, S::error, A::none, "the key cannot be digested", ""),
+    CKR(CKR_KEY_FUNCTION_NOT_PERMITTED, C::token, S::error, A::none,
+        "the key's attributes do not permit this use", ""),
+    CKR(CKR_KEY_NOT_WRAPPABLE, C::token, S::error, A::none, "the key cannot be wrapped", ""),
+    CKR(CKR_KEY_UNEXTRACTABLE, C::token, S::error, A::none, "the key cannot be extracted", ""),
+    CKR(CKR_MECHANISM_INVALID, C::token, S::error, A::none,
+        "the token does not support the mechanism",
+        "list the supported mechanisms with 'cactool slots --mechanisms'"),
+    CKR(CKR_MECHANISM_PARAM_INVALID, C::usage, S::error, A::none,
+        "the mechanism parameters are invalid", ""),
+    CKR(CKR_OBJECT_HANDLE_INVALID, C::token, S::error, A::none, "the object handle is invalid", ""),
+    CKR(CKR_OPERATION_ACTIVE, C::middleware, S::error, A::reopen_session,
+        "another operation is already active in the session", ""),
+    CKR(CKR_OPERATION_NOT_INITIALIZED, C::internal, S::error, A::none,
+        "the operation was not initialised", ""),
+    CKR(CKR_PIN_INCORRECT, C::authentication, S::error, A::user_action, "the PIN is wrong",
+        "check the PIN; 'cactool login --check' shows the tries left"),
+    CKR(CKR_PIN_INVALID, C::authentication, S::error, A::user_action,
+        "the PIN contains characters the token does not accept", ""),
+    CKR(CKR_PIN_LEN_RANGE, C::authentication, S::error, A::user_action,
+        "the PIN is too long or too short", "PIV PINs are 6 to 8 digits"),
+    CKR(CKR_PIN_EXPIRED, C::authentication, S::error, A::user_action, "the PIN has expired",
+        "change the PIN with the card issuer's tool"),
+    CKR(CKR_PIN_LOCKED, C::authentication, S::critical, A::user_action, "the PIN is blocked",
+        "the card needs its PIN reset with the PUK or by the issuing office"),
+    CKR(CKR_SESSION_CLOSED, C::middleware, S::error, A::reopen_session,
+        "the session was closed during the function", ""),
+    CKR(CKR_SESSION_COUNT, C::middleware, S::error, A::retry, "the token cannot open more sessions",
+        "close other applications using the card"),
+    CKR(CKR_SESSION_HANDLE_INVALID, C::middleware, S::error, A::reopen_session,
+        "the session handle is no longer valid", ""),
+    CKR(CKR_SESSION_PARALLEL_NOT_SUPPORTED, C::middleware, S::error, A::none,
+        "the module does not support parallel sessions", ""),
+    CKR(CKR_SESSION_READ_ONLY, C::token, S::error, A::none, "the session is read-only", ""),
+    CKR(CKR_SESSION_EXISTS, C::middleware, S::error, A::none, "a session already exists", ""),
+    CKR(CKR_SESSION_READ_ONLY_EXISTS, C::middleware, S::error, A::none,
+        "a read-only session exists, so the SO cannot log in", ""),
+    CKR(CKR_SESSION_READ_WRITE_SO_EXISTS, C::middleware, S::error, A::none,
+        "a read-write SO session exists", ""),
+    CKR(CKR_SIGNATURE_INVALID, C::token, S::error, A::none, "the signature is invalid", ""),
+    CKR(CKR_SIGNATURE_LEN_RANGE, C::token, S::error, A::none, "the signature has the wrong length",
+        ""),
+    CKR(CKR_TEMPLATE_INCOMPLETE, C::usage, S::error, A::none, "the template is incomplete", ""),
+    CKR(CKR_TEMPLATE_INCONSISTENT, C::usage, S::error, A::none, "the template is inconsistent", ""),
+    CKR(CKR_TOKEN_NOT_PRESENT, C::card_state, S::error, A::reopen_session,
+        "no token is present in the slot", "insert the card"),
+    CKR(CKR_TOKEN_NOT_RECOGNIZED, C::card_state, S::error, A::user_action,
+        "the module does not recognise the card",
+        "the card may not be supported by this module; try another module with --module"),
+    CKR(CKR_TOKEN_WRITE_PROTECTED, C::token, S::error, A::none, "the token is write-protected", ""),
+    CKR(CKR_UNWRAPPING_KEY_HANDLE_INVALID, C::token, S::error, A::none,
+        "the unwrapping key handle is invalid", ""),
+    CKR(CKR_UNWRAPPING_KEY_SIZE_RANGE, C::token, S::error, A::none,
+        "the unwrapping key size is out of range", ""),
+    CKR(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT, C::token, S::error, A::none,
+        "the unwrapping key type is inconsistent", ""),
+    CKR(CKR_USER_ALREADY_LOGGED_IN, C::authentication, S::info, A::none,
+        "the user is already logged in", ""),
+    CKR(CKR_USER_NOT_LOGGED_IN, C::authentication, S::error, A::user_action,
+        "the operation needs a login", "add --login"),
+    CKR(CKR_USER_PIN_NOT_INITIALIZED, C::token, S::error, A::user_action,
+        "the user PIN has not been initialised", "initialise the token's user PIN first"),
+    CKR(CKR_USER_TYPE_INVALID, C::usage, S::error, A::none, "the user type is invalid", ""),
+    CKR(CKR_USER_ANOTHER_ALREADY_LOGGED_IN, C::authentication, S::error, A::none,
+        "another user is already logged in", ""),
+    CKR(CKR_USER_TOO_MANY_TYPES, C::authentication, S::error, A::none,
+        "too many users are logged in", ""),
+    CKR(CKR_WRAPPED_KEY_INVALID, C::token, S::error, A::none, "the wrapped key is invalid", ""),
+    CKR(CKR_WRAPPED_KEY_LEN_RANGE, C::token, S::error, A::none,
+        "the wrapped key has the wrong length", ""),
+    CKR(CKR_WRAPPING_KEY_HANDLE_INVALID, C::token, S::error, A::none,
+        "the wrapping key handle is invalid", ""),
+    CKR(CKR_WRAPPING_KEY_SIZE_RANGE, C::token, S::error, A::none,
+        "the wrapping key size is out of range", ""),
+    CKR(CKR_WRAPPING_KEY_TYPE_INCONSISTENT, C::token, S::error, A::none,
+        "the wrapping key type is inconsistent", ""),
+    CKR(CKR_RANDOM_SEED_NOT_SUPPORTED, C::token, S::warning, A::none, "the token cannot be seeded",
+        ""),
+    CKR(CKR_RANDOM_NO_RNG, C::token, S::error, A::none, "the token has no random generator", ""),
+    CKR(CKR_DOMAIN_PARAMS_INVALID, C::usage, S::error, A::none, "the domain parameters are invalid",
+        ""),
+    CKR(CKR_CURVE_NOT_SUPPORTED, C::token, S::error, A::none,
+        "the token does not support the curve", ""),
+    CKR(CKR_BUFFER_TOO_SMALL, C::internal, S::info, A::retry, "the output buffer is too small", ""),
+    CKR(CKR_SAVED_STATE_INVALID, C::middleware, S::error, A::none, "the saved state is invalid",
+        ""),
+    CKR(CKR_INFORMATION_SENSITIVE, C::token, S::info, A::none, "the information is sensitive", ""),
+    CKR(CKR_STATE_UNSAVEABLE, C::middleware, S::error, A::none, "the state cannot be saved", ""),
+    CKR(CKR_CRYPTOKI_NOT_INITIALIZED, C::middleware, S::error, A::reinitialize_module,
+        "the module has not been initialised", ""),
+    CKR(CKR_CRYPTOKI_ALREADY_INITIALIZED, C::middleware, S::info, A::none,
+        "the module was already initialised", ""),
+    CKR(CKR_MUTEX_BAD, C::internal, S::error, A::none, "a bad mutex was passed", ""),
+    CKR(CKR_MUTEX_NOT_LOCKED, C::internal, S::error, A::none, "the mutex was not locked", ""),
+    CKR(CKR_NEW_PIN_MODE, C::authentication, S::info, A::user_action, "the token wants a new PIN",
+        ""),
+    CKR(CKR_NEXT_OTP, C::authentication, S::info, A::user_action,
+        "the token wants the next one-time password", ""),
+    CKR(CKR_EXCEEDED_MAX_ITERATIONS, C::token, S::error, A::none,
+        "the token exceeded its iteration limit", ""),
+    CKR(CKR_FIPS_SELF_TEST_FAILED, C::token, S::critical, A::none,
+        "the token's FIPS self-test failed", "the token may be damaged"),
+    CKR(CKR_LIBRARY_LOAD_FAILED, C::middleware, S::error, A::none,
+        "the module could not load a library it needs", "check the module's installation"),
+    CKR(CKR_PIN_TOO_WEAK, C::authentication, S::error, A::user_action, "the PIN is too weak", ""),
+    CKR(CKR_PUBLIC_KEY_INVALID, C::token, S::error, A::none, "the public key is invalid", ""),
+    CKR(CKR_FUNCTION_REJECTED, C::middleware, S::error, A::user_action,
+        "the function was rejected, for example by the user", ""),
+};
+
+// cactool's own codes.
+const std::array core_rows = {
+    OWN(usage, "CACTOOL_USAGE", C::usage, S::error, A::user_action, "the command line is not valid",
+        "see 'cactool --help'"),
+    OWN(not_found, "CACTOOL_NOT_FOUND", C::usage, S::error, A::user_action,
+        "nothing matched the selection",
+        "list what is there with 'cactool slots' or 'cactool readers'"),
+    OWN(module_not_found, "CACTOOL_MODULE_NOT_FOUND", C::configuration, S::error, A::user_action,
+        "no PKCS#11 module was found",
+        "install the middleware (OpenSC: 'apt-get install opensc-pkcs11') or give --module"),
+    OWN(module_load_failed, "CACTOOL_MODULE_LOAD_FAILED", C::configuration, S::error,
+        A::user_action, "the PKCS#11 module could not be loaded",
+        "check that the file exists and that its dependencies are installed (ldd MODULE)"),
+    OWN(not_a_pkcs11_module, "CACTOOL_NOT_A_PKCS11_MODULE", C::configuration, S::error,
+        A::user_action, "the library is not a PKCS#11 module",
+        "the file has no C_GetFunctionList; give the path of the module itself"),
+    OWN(module_init_failed, "CACTOOL_MODULE_INIT_FAILED", C::middleware, S::error, A::user_action,
+        "the PKCS#11 module could not be initialised",
+        "check the module's configuration file and that pcscd is running"),
+    OWN(config_invalid, "CACTOOL_CONFIG_INVALID", C::configuration, S::error, A::user_action,
+        "the configuration file is not valid", "fix the file or point --config elsewhere"),
+    OWN(parse_error, "CACTOOL_PARSE_ERROR", C::usage, S::error, A::none,
+        "the data could not be parsed", ""),
+    OWN(lockout_guard, "CACTOOL_LOCKOUT_GUARD", C::authentication, S::warning, A::user_action,
+        "refused: one more wrong PIN could block the card",
+        "make sure of the PIN, then repeat with --force"),
+    OWN(pin_unavailable, "CACTOOL_PIN_UNAVAILABLE", C::usage, S::error, A::user_action,
+        "no PIN could be read",
+        "give the PIN with --pin-stdin, --pin-env VAR or --pin-file PATH, or run on a "
+        "terminal"),
+    OWN(io_error, "CACTOOL_IO_ERROR", C::configuration, S::error, A::user_action,
+        "a file could not be read or written", ""),
+    OWN(certificate_invalid, "CACTOOL_CERTIFICATE_INVALID", C::token, S::warning, A::none,
+        "the certificate could not be parsed", ""),
+    OWN(chain_invalid, "CACTOOL_CHAIN_INVALID", C::token, S::warning, A::user_action,
+        "the certificate chain does not verify",
+        "check the trust anchors given with --ca-file or --ca-dir"),
+    OWN(internal, "CACTOOL_INTERNAL", C::internal, S::critical, A::none,
+        "an internal error occurred", "this is a bug in cactool; please report it"),
+};
+
+#undef CKR
+#undef OWN
+
+template <typename Rows>
+const TaxonomyEntry* find_row(const Rows& rows, std::uint32_t code) {
+    auto it = std::find_if(rows.begin(), rows.end(),
+                           [code](const TaxonomyEntry& row) { return row.code == code; });
+    return it == rows.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+TaxonomyEntry lookup_taxonomy(ErrorDomain domain, std::uint32_t code) {
+    const TaxonomyEntry* row = nullptr;
+    if (domain == ErrorDomain::pkcs11) {
+        row = find_row(pkcs11_rows, code);
+    } else if (domain == ErrorDomain::core) {
+        row = find_row(core_rows, code);
+    }
+    if (row != nullptr) {
+        return *row;
+    }
+    // Codes without a row of their own: vendor-defined CKR values, and the PC/SC and
+    // status-word families whose rows are kept elsewhere.
+    switch (domain) {
+        case ErrorDomain::pkcs11:
+            return {domain,
+                    code,
+                    "",
+                    C::middleware,
+                    S::error,
+                    A::none,
+                    "the module returned an unknown code",
+                    ""};
+        case ErrorDomain::pcsc:
+            return {domain, code, "", C::communication, S::error, A::none, "PC/SC failure", ""};
+        case ErrorDomain::status_word:
+            return {domain, code, "", C::card_state, S::error, A::none, "the card refused", ""};
+        case ErrorDomain::core:
+            break;
+    }
+    return *find_row(core_rows, std::uint32_t(CoreCode::internal));
+}
+
+std::string code_name(ErrorDomain domain, std::uint32_t code) {
+    TaxonomyEntry entry = lookup_taxonomy(domain, code);
+    if (!entry.name.empty() && entry.code == code) {
+        return std::string(entry.name);
+    }
+    char buf[48];
+    switch (domain) {
+        case ErrorDomain::pkcs11:
+            if (code >= CKR_VENDOR_DEFINED) {
+                std::snprintf(buf, sizeof buf, "CKR_VENDOR_DEFINED+0x%x",
+                              unsigned(code - CKR_VENDOR_DEFINED));
+            } else {
+                std::snprintf(buf, sizeof buf, "CKR_0x%x", unsigned(code));
+            }
+            return buf;
+        case ErrorDomain::status_word:
+            std::snprintf(buf, sizeof buf, "SW %04X", unsigned(code & 0xffff));
+            return buf;
+        case ErrorDomain::pcsc:
+            std::snprintf(buf, sizeof buf, "SCARD_0x%08x", unsigned(code));
+            return buf;
+        case ErrorDomain::core:
+            break;
+    }
+    return "CACTOOL_INTERNAL";
+}
+
+}  // namespace cac
