@@ -1,0 +1,224 @@
+#include "core/util/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/util/error.hpp"
+
+namespace cac {
+namespace {
+
+using nlohmann::json;
+
+// The files this tool reads are small; anything larger is a mistake (or an attack on a
+// parser), so it is refused before parsing.
+constexpr std::size_t max_config_bytes = 1 << 20;
+
+std::size_t line_of(std::string_view text, std::size_t byte) {
+    byte = std::min(byte, text.size());
+    return 1 + std::size_t(std::count(text.begin(), text.begin() + long(byte), '\n'));
+}
+
+// The line on which a top-level key's value starts, for messages about bad values.
+std::size_t line_of_key(std::string_view text, const std::string& key) {
+    std::size_t at = text.find("\"" + key + "\"");
+    return at == std::string_view::npos ? 0 : line_of(text, at);
+}
+
+class Reader {
+  public:
+    Reader(std::string_view text, const std::string& origin) : text_(text), origin_(origin) {}
+
+    [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
+        std::string where = origin_;
+        if (std::size_t line = line_of_key(text_, key); line != 0) {
+            where += ":" + std::to_string(line);
+        }
+        throw Error(CoreCode::config_invalid, "read config file",
+                    where + ": \"" + key + "\" " + problem);
+    }
+
+    std::string string(const json& value, const std::string& key) const {
+        if (!value.is_string())
+            fail(key, "must be a string");
+        return value.get<std::string>();
+    }
+
+    double number(const json& value, const std::string& key, double min, double max) const {
+        if (!value.is_number())
+            fail(key, "must be a number");
+        double n = value.get<double>();
+        if (!(n >= min && n <= max)) {
+            fail(key, "must be between " + format(min) + " and " + format(max));
+        }
+        return n;
+    }
+
+    int integer(const json& value, const std::string& key, int min, int max) const {
+        if (!value.is_number_integer())
+            fail(key, "must be a whole number");
+        return int(number(value, key, min, max));
+    }
+
+    std::vector<std::string> strings(const json& value, const std::string& key) const {
+        if (!value.is_array())
+            fail(key, "must be a list of strings");
+        std::vector<std::string> list;
+        for (const json& item : value)
+            list.push_back(string(item, key));
+        return list;
+    }
+
+    void object(const json& value, const std::string& key) const {
+        if (!value.is_object())
+            fail(key, "must be an object");
+    }
+
+  private:
+    static std::string format(double n) {
+        std::ostringstream out;
+        out << n;
+        return out.str();
+    }
+
+    std::string_view text_;
+    const std::string& origin_;
+};
+
+void read_trust_anchors(const Reader& in, const json& value, Config& config) {
+    in.object(value, "trust_anchors");
+    for (const auto& [key, item] : value.items()) {
+        if (key == "ca_file") {
+            config.ca_file = in.string(item, key);
+        } else if (key == "ca_dir") {
+            config.ca_dir = in.string(item, key);
+        } else {
+            config.warnings.push_back("unknown config key \"trust_anchors." + key + "\"");
+        }
+    }
+}
+
+void read_journal(const Reader& in, const json& value, Config& config) {
+    in.object(value, "journal");
+    for (const auto& [key, item] : value.items()) {
+        if (key == "path") {
+            config.journal_path = in.string(item, key);
+        } else if (key == "max_bytes") {
+            config.journal_max_bytes = std::uint64_t(in.number(item, key, 4096, 1e12));
+        } else {
+            config.warnings.push_back("unknown config key \"journal." + key + "\"");
+        }
+    }
+}
+
+void read_retry(const Reader& in, const json& value, Config& config) {
+    in.object(value, "retry");
+    for (const auto& [key, item] : value.items()) {
+        if (key == "max_attempts") {
+            config.retry.max_attempts = in.integer(item, key, 1, 20);
+        } else if (key == "base_delay_ms") {
+            config.retry.base_delay_ms = in.integer(item, key, 0, 60000);
+        } else if (key == "max_delay_ms") {
+            config.retry.max_delay_ms = in.integer(item, key, 0, 600000);
+        } else {
+            config.warnings.push_back("unknown config key \"retry." + key + "\"");
+        }
+    }
+}
+
+void read_key(const Reader& in, const std::string& key, const json& value, Config& config) {
+    if (key == "module") {
+        config.module = in.string(value, key);
+    } else if (key == "module_paths") {
+        config.module_paths = in.strings(value, key);
+    } else if (key == "timeout_seconds") {
+        config.timeout_seconds = in.number(value, key, 0, 3600);
+    } else if (key == "lockout_threshold") {
+        config.lockout_threshold = in.integer(value, key, 0, 15);
+    } else if (key == "trust_anchors") {
+        read_trust_anchors(in, value, config);
+    } else if (key == "journal") {
+        read_journal(in, value, config);
+    } else if (key == "retry") {
+        read_retry(in, value, config);
+    } else {
+        config.warnings.push_back("unknown config key \"" + key + "\"");
+    }
+}
+
+}  // namespace
+
+Config parse_config(std::string_view text, const std::string& origin) {
+    if (text.size() > max_config_bytes) {
+        throw Error(CoreCode::config_invalid, "read config file",
+                    origin + ": larger than " + std::to_string(max_config_bytes) + " bytes");
+    }
+    json document;
+    try {
+        document = json::parse(text);
+    } catch (const json::parse_error& e) {
+        // nlohmann reports the byte offset just past the problem; an operator wants a line.
+        std::size_t line = line_of(text, e.byte == 0 ? 0 : e.byte - 1);
+        std::string detail = e.what();
+        if (std::size_t at = detail.find("syntax error"); at != std::string::npos) {
+            detail = detail.substr(at);
+        }
+        throw Error(CoreCode::config_invalid, "read config file",
+                    origin + ":" + std::to_string(line) + ": malformed JSON: " + detail);
+    }
+    if (!document.is_object()) {
+        throw Error(CoreCode::config_invalid, "read config file",
+                    origin + ":1: the top level must be a JSON object");
+    }
+    Config config;
+    config.path = origin;
+    Reader reader(text, origin);
+    for (const auto& [key, value] : document.items()) {
+        read_key(reader, key, value, config);
+    }
+    return config;
+}
+
+Config load_config_file(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw Error(CoreCode::io_error, "read config file", path + " is a directory");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error(CoreCode::io_error, "read config file", path + ": cannot open the file");
+    }
+    std::string text;
+    std::array<char, 4096> chunk;
+    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+        text.append(chunk.data(), std::size_t(in.gcount()));
+        if (text.size() > max_config_bytes)
+            break;  // parse_config names the limit
+    }
+    return parse_config(text, path);
+}
+
+std::optional<std::string> find_default_config(std::string_view xdg_config_home,
+                                               std::string_view home,
+                                               std::string_view system_path) {
+    std::vector<std::string> candidates;
+    if (!xdg_config_home.empty()) {
+        candidates.push_back(std::string(xdg_config_home) + "/cactool/config.json");
+    } else if (!home.empty()) {
+        candidates.push_back(std::string(home) + "/.config/cactool/config.json");
+    }
+    candidates.emplace_back(system_path);
+    for (const std::string& candidate : candidates) {
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(candidate, ec))
+            return candidate;
+    }
+    return std::nullopt;
+}
+
+}  // namespace cac

@@ -1,0 +1,54 @@
+// The configuration file: JSON, found by --config, then $XDG_CONFIG_HOME/cactool/config.json
+// (or ~/.config when XDG_CONFIG_HOME is unset), then /etc/cactool/config.json.
+//
+// A file with a key this version does not know still loads (the key is reported as a
+// warning, so a config written for a newer cactool keeps working); malformed JSON or a
+// value of the wrong type is an error that names the line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cac {
+
+struct RetryPolicy {
+    int max_attempts = 3;
+    int base_delay_ms = 100;
+    int max_delay_ms = 2000;
+};
+
+struct Config {
+    std::string path;  // where it was read from; empty when no file was found
+
+    std::optional<std::string> module;      // default module: a path or a p11-kit name
+    std::vector<std::string> module_paths;  // extra folders searched for modules
+    std::optional<double> timeout_seconds;
+    // login refuses when the tries left are at or below this (1: refuse at final try).
+    int lockout_threshold = 1;
+    std::optional<std::string> ca_file;
+    std::optional<std::string> ca_dir;
+    std::optional<std::string> journal_path;
+    std::optional<std::uint64_t> journal_max_bytes;
+    RetryPolicy retry;
+
+    std::vector<std::string> warnings;  // unknown keys and the like, for the CLI to log
+};
+
+// Parses the text of a config file; `origin` names it in messages. Throws
+// cac::Error(CoreCode::config_invalid) naming the line of the problem.
+Config parse_config(std::string_view text, const std::string& origin);
+
+// Reads and parses `path`. Throws config_invalid (or io_error when it cannot be read).
+Config load_config_file(const std::string& path);
+
+// The file to use when --config is not given: the first of the default locations that
+// exists, or nullopt. `xdg_config_home` and `home` are the environment's values (may be
+// empty).
+std::optional<std::string> find_default_config(
+    std::string_view xdg_config_home, std::string_view home,
+    std::string_view system_path = "/etc/cactool/config.json");
+
+}  // namespace cac

@@ -1,0 +1,71 @@
+#include <doctest/doctest.h>
+
+#include "core/util/config.hpp"
+#include "core/util/error.hpp"
+
+using namespace cac;
+
+namespace {
+
+std::string failure_of(std::string_view text) {
+    try {
+        parse_config(text, "config.json");
+    } catch (const Error& e) {
+        CHECK(e.is(CoreCode::config_invalid));
+        return e.reason();
+    }
+    return "no failure";
+}
+
+}  // namespace
+
+TEST_CASE("a complete config file is read") {
+    Config config = parse_config(R"({
+        "module": "opensc",
+        "module_paths": ["/opt/lib"],
+        "timeout_seconds": 12.5,
+        "lockout_threshold": 2,
+        "trust_anchors": {"ca_file": "/etc/ca.pem", "ca_dir": "/etc/ca"},
+        "journal": {"path": "/tmp/j.jsonl", "max_bytes": 100000},
+        "retry": {"max_attempts": 5, "base_delay_ms": 50, "max_delay_ms": 900}
+    })",
+                                 "config.json");
+    CHECK(config.module == "opensc");
+    CHECK(config.module_paths == std::vector<std::string>{"/opt/lib"});
+    CHECK(config.timeout_seconds == 12.5);
+    CHECK(config.lockout_threshold == 2);
+    CHECK(config.ca_file == "/etc/ca.pem");
+    CHECK(config.ca_dir == "/etc/ca");
+    CHECK(config.journal_path == "/tmp/j.jsonl");
+    CHECK(config.journal_max_bytes == 100000u);
+    CHECK(config.retry.max_attempts == 5);
+    CHECK(config.retry.max_delay_ms == 900);
+    CHECK(config.warnings.empty());
+}
+
+TEST_CASE("unknown keys are warnings, not errors") {
+    Config config = parse_config(R"({"modul": "x", "journal": {"colour": 1}})", "c.json");
+    REQUIRE(config.warnings.size() == 2);
+    CHECK(config.warnings[0].find("\"journal.colour\"") != std::string::npos);
+    CHECK(config.warnings[1].find("\"modul\"") != std::string::npos);
+}
+
+TEST_CASE("malformed JSON is an error naming the line") {
+    CHECK(
+        failure_of("{\n  \"module\": \"x\",\n  \"timeout_seconds\": ,\n}").find("config.json:3:") ==
+        0);
+    CHECK(failure_of("{\n\"module\": \"x\"").find("config.json:2:") == 0);
+    CHECK(failure_of("[1, 2]").find("top level must be a JSON object") != std::string::npos);
+}
+
+TEST_CASE("a value of the wrong type names its key and line") {
+    CHECK(failure_of("{\n\n \"timeout_seconds\": \"ten\"}") ==
+          "config.json:3: \"timeout_seconds\" must be a number");
+    CHECK(failure_of("{\"lockout_threshold\": 99}").find("between 0 and 15") != std::string::npos);
+    CHECK(failure_of("{\"module_paths\": \"/opt\"}").find("list of strings") != std::string::npos);
+}
+
+TEST_CASE("an oversized file is refused before parsing") {
+    std::string huge(2 << 20, ' ');
+    CHECK(failure_of(huge).find("larger than") != std::string::npos);
+}
