@@ -1,0 +1,113 @@
+# fish completion for cactool and its cactool-SUBCOMMAND links.
+
+# Prints the subcommand on the command line: from a cactool-SUBCOMMAND link name,
+# or the first word that is neither an option nor an option's value.
+function __cactool_subcommand
+    set -l words (commandline -opc)
+    set -l self (string replace -r '^.*/' '' -- $words[1])
+    if string match -q 'cactool-*' -- $self
+        string replace 'cactool-' '' -- $self
+        return 0
+    end
+    set -l skip_next 0
+    for word in $words[2..-1]
+        if test $skip_next = 1
+            set skip_next 0
+            continue
+        end
+        switch $word
+            case --module --reader --slot --token --timeout --config --journal --color \
+                --pin-env --pin-file --export --format --ca-file --ca-dir --at
+                set skip_next 1
+            case '-*'
+            case '*'
+                echo $word
+                return 0
+        end
+    end
+    return 1
+end
+
+function __cactool_needs_subcommand
+    not __cactool_subcommand >/dev/null
+end
+
+function __cactool_using
+    test "$(__cactool_subcommand)" = $argv[1]
+end
+
+# Module names p11-kit knows: the unindented "name: path" lines.
+function __cactool_p11kit_modules
+    command -q p11-kit; or return
+    p11-kit list-modules 2>/dev/null | string match -r '^[^\s][^:]*'
+end
+
+# Token labels p11-kit can see.
+function __cactool_p11kit_tokens
+    command -q p11-kit; or return
+    p11-kit list-modules 2>/dev/null | string match -r -g '^\s+token: (.+)$'
+end
+
+for cmd in cactool cactool-slots cactool-certs cactool-login
+    complete -c $cmd -f
+
+    # Global options, accepted before or after the subcommand.
+    complete -c $cmd -l json -d 'Machine output: one JSON document on stdout'
+    complete -c $cmd -s v -l verbose -d 'More detail on stderr (repeat for debug)'
+    complete -c $cmd -s q -l quiet -d 'Only errors on stderr'
+    complete -c $cmd -l trace -d 'Log every PKCS#11 call and APDU with its duration'
+    complete -c $cmd -l module -r -F -a '(__cactool_p11kit_modules)' \
+        -d 'PKCS#11 module: a path or a p11-kit module name'
+    complete -c $cmd -l reader -x -d 'PC/SC reader: index, exact name or unique substring'
+    complete -c $cmd -l slot -x -d 'PKCS#11 slot id'
+    complete -c $cmd -l token -x -a '(__cactool_p11kit_tokens)' -d 'Token label or pkcs11: URI'
+    complete -c $cmd -l timeout -x -d 'Bound on card operations, in seconds'
+    complete -c $cmd -l config -r -F -d 'Config file'
+    complete -c $cmd -l journal -r -F -d 'Error journal location'
+    complete -c $cmd -l no-journal -d 'Keep no error journal'
+    complete -c $cmd -l color -x -a 'auto always never' -d 'When to colour the output'
+    complete -c $cmd -l version -d 'Print the version and exit'
+    complete -c $cmd -s h -l help -d 'Print help and exit'
+end
+
+complete -c cactool -n __cactool_needs_subcommand -a slots \
+    -d 'PKCS#11 modules, slots and tokens, with flags and PIN status'
+complete -c cactool -n __cactool_needs_subcommand -a certs \
+    -d 'Certificates on a token, with their keys, validity and chain'
+complete -c cactool -n __cactool_needs_subcommand -a login \
+    -d 'Verify a PIN through PKCS#11, or report its retry status'
+
+for cmd in cactool cactool-slots cactool-certs cactool-login
+    complete -c $cmd -n '__cactool_using slots' -l all-modules \
+        -d 'Every module p11-kit knows plus detected ones'
+    complete -c $cmd -n '__cactool_using slots' -l mechanisms -d "Also list each token's mechanisms"
+
+    complete -c $cmd -n '__cactool_using certs' -l login \
+        -d 'Log in first so that private objects count'
+    complete -c $cmd -n '__cactool_using certs' -l export -x \
+        -a '(__fish_complete_directories (commandline -ct)) -\t"standard output"' \
+        -d 'Write the certificates to a directory, or - for stdout'
+    complete -c $cmd -n '__cactool_using certs' -l format -x -a 'pem der' \
+        -d 'Encoding for --export'
+    complete -c $cmd -n '__cactool_using certs' -l validate -d "Build and check each chain"
+    complete -c $cmd -n '__cactool_using certs' -l ca-file -r -F \
+        -d 'PEM file of trusted CA certificates'
+    complete -c $cmd -n '__cactool_using certs' -l ca-dir -x \
+        -a '(__fish_complete_directories (commandline -ct))' \
+        -d 'Directory of trusted CA certificates'
+    complete -c $cmd -n '__cactool_using certs' -l at -x \
+        -d 'Verification time for --validate (RFC 3339)'
+
+    complete -c $cmd -n '__cactool_using login' -l so -d 'Log in as the Security Officer'
+    complete -c $cmd -n '__cactool_using login' -l check -d 'Only report the PIN retry status'
+    complete -c $cmd -n '__cactool_using login' -l force -d 'Present the PIN even at the final try'
+
+    for sub in certs login
+        complete -c $cmd -n "__cactool_using $sub" -l pin-stdin \
+            -d 'Read the PIN from the first line of stdin'
+        complete -c $cmd -n "__cactool_using $sub" -l pin-env -x -a '(set -nx)' \
+            -d 'Read the PIN from an environment variable'
+        complete -c $cmd -n "__cactool_using $sub" -l pin-file -r -F \
+            -d 'Read the PIN from a file'
+    end
+end
