@@ -1,0 +1,66 @@
+// Token selection and RFC 7512 pkcs11: URIs (parsed and formatted by p11-kit).
+//
+// p11-kit compares URI fields with the raw, blank-padded fields of CK_TOKEN_INFO. Modules
+// pad those fields in several ways (left, NUL, none), so every comparison and every
+// formatted URI here goes through a copy re-padded the way the standard says: the text
+// as fixed_field_text reads it, blank-padded on the right.
+#pragma once
+
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/uri.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/pkcs11/slots.hpp"
+
+namespace cac {
+
+// A parsed pkcs11: URI.
+class TokenUri {
+  public:
+    // Throws CoreCode::usage with p11-kit's message when the URI is malformed.
+    [[nodiscard]] static TokenUri parse(const std::string& text);
+
+    // Whether the URI's slot, token and (given `module`) library attributes all match.
+    bool matches(const Slot& slot, const CK_INFO* module = nullptr) const;
+
+    const std::string& text() const { return text_; }
+
+  private:
+    std::shared_ptr<P11KitUri> uri_;
+    std::string text_;
+};
+
+// --slot and --token: a slot id, a token label (compared trimmed and exactly), or a
+// pkcs11: URI. Empty means "the first slot holding a token".
+struct TokenSelector {
+    std::optional<CK_SLOT_ID> slot;
+    std::string token;
+};
+
+// The slot whose token the selector names. Throws CoreCode::not_found naming what was
+// there; when the selected slot's token could not be read, throws that slot's error.
+[[nodiscard]] const Slot& select_token(const std::vector<Slot>& slots,
+                                       const TokenSelector& selector,
+                                       const CK_INFO* module = nullptr);
+
+// "pkcs11:model=...;manufacturer=...;serial=...;token=..." (P11_KIT_URI_FOR_TOKEN).
+[[nodiscard]] std::string token_uri(const CK_TOKEN_INFO& token);
+
+enum class ObjectType { certificate, private_key, public_key, data, secret_key };
+
+// The token's URI plus id, object label and type ("type=cert", "type=private").
+// An empty id or label is left out.
+[[nodiscard]] std::string object_uri(const CK_TOKEN_INFO& token, std::span<const std::uint8_t> id,
+                                     std::string_view label, ObjectType type);
+
+// The CK_TOKEN_INFO with its text fields re-padded as the standard says.
+CK_TOKEN_INFO normalized_token_info(const CK_TOKEN_INFO& token);
+
+}  // namespace cac

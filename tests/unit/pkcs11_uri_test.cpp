@@ -1,0 +1,134 @@
+#include <doctest/doctest.h>
+
+#include "core/pkcs11/uri.hpp"
+#include "pkcs11_fake.hpp"
+
+using namespace cac;
+using namespace cac::test;
+
+namespace {
+
+enum class Pad { right, left, nul };
+
+CK_TOKEN_INFO token_info(const std::string& label, Pad pad) {
+    CK_TOKEN_INFO info{};
+    if (pad == Pad::left)
+        set_field_left_padded(info.label, label);
+    else
+        set_field(info.label, label, pad == Pad::nul ? '\0' : ' ');
+    set_field(info.manufacturerID, "piv_II");
+    set_field(info.model, "PKCS#15 emulated");
+    set_field(info.serialNumber, "00112233", '\0');
+    return info;
+}
+
+Slot slot_with(CK_SLOT_ID id, const std::string& label, Pad pad = Pad::right) {
+    Slot slot;
+    slot.id = id;
+    CK_SLOT_INFO raw{};
+    set_field(raw.slotDescription, "Reader " + std::to_string(id));
+    set_field(raw.manufacturerID, "OpenSC Project");
+    raw.flags = CKF_TOKEN_PRESENT;
+    slot.info = decode_slot_info(raw);
+    slot.token = decode_token_info(token_info(label, pad));
+    return slot;
+}
+
+Slot empty_slot(CK_SLOT_ID id) {
+    Slot slot;
+    slot.id = id;
+    slot.info = decode_slot_info(CK_SLOT_INFO{});
+    return slot;
+}
+
+}  // namespace
+
+TEST_CASE("a token URI matches labels however the module padded them") {
+    TokenUri uri = TokenUri::parse("pkcs11:token=PIV%20Card;serial=00112233");
+    for (Pad pad : {Pad::right, Pad::left, Pad::nul}) {
+        CAPTURE(int(pad));
+        CHECK(uri.matches(slot_with(0, "PIV Card", pad)));
+        CHECK_FALSE(uri.matches(slot_with(0, "PIV Card 2", pad)));
+    }
+}
+
+TEST_CASE("a URI's slot and library attributes are matched too") {
+    CK_INFO module{};
+    set_field(module.manufacturerID, "OpenSC Project");
+    CHECK(TokenUri::parse("pkcs11:slot-id=4;token=A").matches(slot_with(4, "A")));
+    CHECK_FALSE(TokenUri::parse("pkcs11:slot-id=4;token=A").matches(slot_with(5, "A")));
+    CHECK(TokenUri::parse("pkcs11:slot-description=Reader%205").matches(slot_with(5, "A")));
+    CHECK(TokenUri::parse("pkcs11:library-manufacturer=OpenSC%20Project;token=A")
+              .matches(slot_with(1, "A"), &module));
+    CHECK_FALSE(TokenUri::parse("pkcs11:library-manufacturer=Other;token=A")
+                    .matches(slot_with(1, "A"), &module));
+    CHECK_FALSE(TokenUri::parse("pkcs11:token=A").matches(empty_slot(1)));
+}
+
+TEST_CASE("a malformed URI is a usage error with p11-kit's message") {
+    try {
+        (void)TokenUri::parse("pkcs11:token=%zz");
+        FAIL("no error");
+    } catch (const Error& error) {
+        CHECK(error.is(CoreCode::usage));
+        CHECK(error.reason().find(p11_kit_uri_message(P11_KIT_URI_BAD_ENCODING)) !=
+              std::string::npos);
+    }
+    std::vector<Slot> slots = {slot_with(0, "A")};
+    CHECK_THROWS_AS((void)select_token(slots, {std::nullopt, "pkcs11:token=%zz"}), Error);
+}
+
+TEST_CASE("tokens are selected by slot id, trimmed label or URI") {
+    std::vector<Slot> slots = {empty_slot(0), slot_with(1, "PIV_II", Pad::left),
+                               slot_with(2, "SoftHSM token", Pad::nul)};
+    CHECK(select_token(slots, {}).id == 1);
+    CHECK(select_token(slots, {2, ""}).id == 2);
+    CHECK(select_token(slots, {std::nullopt, " SoftHSM token "}).id == 2);
+    CHECK(select_token(slots, {std::nullopt, "pkcs11:token=PIV_II"}).id == 1);
+    CHECK(select_token(slots, {1, "PIV_II"}).id == 1);
+}
+
+TEST_CASE("no match is not_found, naming what is there") {
+    std::vector<Slot> slots = {empty_slot(0), slot_with(1, "PIV_II")};
+    for (TokenSelector selector : {TokenSelector{std::nullopt, "CAC"}, TokenSelector{0, ""},
+                                   TokenSelector{9, ""}, TokenSelector{2, "PIV_II"}}) {
+        try {
+            (void)select_token(slots, selector);
+            FAIL("no error");
+        } catch (const Error& error) {
+            CHECK(error.is(CoreCode::not_found));
+            CHECK(error.reason().find("slot 1 \"PIV_II\"") != std::string::npos);
+            CHECK(error.reason().find("slot 0 (no token)") != std::string::npos);
+        }
+    }
+    CHECK_THROWS_AS((void)select_token({}, {}), Error);
+}
+
+TEST_CASE("a chosen slot whose token cannot be read reports the slot's own error") {
+    Slot broken = empty_slot(3);
+    broken.error = Error(ErrorDomain::pkcs11, CKR_TOKEN_NOT_RECOGNIZED, "C_GetTokenInfo");
+    std::vector<Slot> slots = {broken};
+    try {
+        (void)select_token(slots, {3, ""});
+        FAIL("no error");
+    } catch (const Error& error) {
+        CHECK(error.is(ErrorDomain::pkcs11, CKR_TOKEN_NOT_RECOGNIZED));
+    }
+}
+
+TEST_CASE("token and object URIs are formatted by p11-kit from re-padded fields") {
+    for (Pad pad : {Pad::right, Pad::left, Pad::nul}) {
+        CK_TOKEN_INFO info = token_info("PIV Card", pad);
+        CHECK(token_uri(info) ==
+              "pkcs11:model=PKCS%2315%20emulated;manufacturer=piv_II;serial=00112233;"
+              "token=PIV%20Card");
+    }
+    CK_TOKEN_INFO info = token_info("PIV Card", Pad::right);
+    const std::uint8_t id[] = {0x01, 0xab};
+    std::string uri =
+        object_uri(info, id, "Certificate for PIV Authentication", ObjectType::certificate);
+    CHECK(uri ==
+          "pkcs11:model=PKCS%2315%20emulated;manufacturer=piv_II;serial=00112233;"
+          "token=PIV%20Card;id=%01%AB;object=Certificate%20for%20PIV%20Authentication;type=cert");
+    CHECK(object_uri(info, {}, "", ObjectType::private_key).ends_with(";type=private"));
+}
