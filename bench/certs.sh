@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Side-by-side cost of listing the certificates on a token.
+#
+#   bench/certs.sh [CACTOOL]
+#
+# Builds a SoftHSM2 token in a temporary directory holding CERTS certificates (one
+# EC key, distinct subjects, serials and validity), then runs, interleaved, RUNS times
+# each:
+#   cactool      CACTOOL --module SOFTHSM --token bench certs --json
+#   pkcs11-tool  pkcs11-tool --module SOFTHSM --token-label bench --list-objects --type cert
+#   floor        bench/floor_certs.cpp: find, read and parse each certificate once
+# and prints the median wall time and peak RSS of each, and cactool's ratios to the
+# other two. Without a cactool binary (argument or $CACTOOL) the other two still run.
+#
+# Environment: CACTOOL, RUNS (15), CERTS (300), SOFTHSM2_MODULE (found if unset),
+# KEEP=1 keeps the temporary directory. See bench/README.md.
+set -euo pipefail
+export LC_ALL=C
+
+runs=${RUNS:-15}
+cert_count=${CERTS:-300}
+cactool=${1:-${CACTOOL:-}}
+here=$(cd "$(dirname "$0")" && pwd)
+
+die() {
+    echo "certs.sh: $*" >&2
+    exit 1
+}
+
+find_softhsm() {
+    local candidate
+    for candidate in "${SOFTHSM2_MODULE:-}" /usr/lib/softhsm/libsofthsm2.so \
+        /usr/lib/*-linux-gnu/softhsm/libsofthsm2.so /usr/lib64/softhsm/libsofthsm2.so \
+        /usr/local/lib/softhsm/libsofthsm2.so; do
+        if [[ -n $candidate && -f $candidate ]]; then
+            echo "$candidate"
+            return
+        fi
+    done
+    die "SoftHSM2 module not found; set SOFTHSM2_MODULE (Debian: apt-get install softhsm2)"
+}
+
+require() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || die "$tool is needed (see bench/README.md)"
+    done
+}
+
+require softhsm2-util pkcs11-tool openssl g++ pkg-config
+[[ -x /usr/bin/time ]] || die "/usr/bin/time is needed (Debian: apt-get install time)"
+if [[ -n $cactool ]]; then
+    [[ -x $cactool ]] || die "$cactool is not an executable"
+    cactool=$(cd "$(dirname "$cactool")" && pwd)/$(basename "$cactool")
+fi
+module=$(find_softhsm)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/cactool-bench.XXXXXX")
+if [[ ${KEEP:-0} == 1 ]]; then
+    echo "keeping $work"
+else
+    trap 'rm -rf "$work"' EXIT
+fi
+
+# A private token directory, and no user or system config leaking into cactool.
+mkdir -p "$work/tokens" "$work/certs" "$work/config"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$work/tokens" >"$work/softhsm2.conf"
+export SOFTHSM2_CONF=$work/softhsm2.conf
+export XDG_CONFIG_HOME=$work/config
+unset PKCS11_LIB_PATH CAC_DEBUG
+
+# The token and its PINs exist only for this run, so a PIN on pkcs11-tool's command
+# line exposes nothing.
+user_pin=123456
+softhsm2-util --init-token --free --label bench --pin "$user_pin" --so-pin 12345678 >/dev/null
+
+echo "building floor_certs"
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+g++ -std=c++20 -O2 -o "$work/floor_certs" "$here/floor_certs.cpp" \
+    $(pkg-config --cflags p11-kit-1) $(pkg-config --cflags --libs openssl) -ldl
+
+echo "creating $cert_count certificates on a SoftHSM2 token"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/key.pem" 2>/dev/null
+for ((i = 1; i <= cert_count; i++)); do
+    der=$work/certs/$i.der
+    openssl req -new -x509 -key "$work/key.pem" -sha256 -outform DER -out "$der" \
+        -subj "/C=US/O=cactool bench/OU=certs/CN=Bench User $i" \
+        -set_serial $((0x10000 + i)) -days $((30 + i))
+    pkcs11-tool --module "$module" --token-label bench --login --pin "$user_pin" \
+        --write-object "$der" --type cert --id "$(printf '%04x' "$i")" \
+        --label "bench cert $i" >/dev/null 2>&1 || die "import of certificate $i failed"
+done
+
+# Each tool's command line, in an array named command_<tool> that measure reads by
+# name (hence the shellcheck directives).
+tools=()
+if [[ -n $cactool ]]; then
+    tools+=(cactool)
+    # shellcheck disable=SC2034
+    command_cactool=("$cactool" --no-journal --module "$module" --token bench certs --json)
+fi
+tools+=(pkcs11-tool floor)
+# shellcheck disable=SC2034
+command_pkcs11_tool=(pkcs11-tool --module "$module" --token-label bench --list-objects --type cert)
+# shellcheck disable=SC2034
+command_floor=("$work/floor_certs" "$module" bench)
+
+# How many certificates a tool's output shows, to be sure each one did the whole job.
+count_listed() {
+    case $1 in
+    cactool) grep -o '"sha256"' "$2" | wc -l ;;
+    pkcs11-tool) grep -c '^Certificate Object' "$2" || true ;;
+    floor) wc -l <"$2" ;;
+    esac
+}
+
+# One run: wall and CPU (user + system) seconds from bash's `time`, peak RSS in KiB from
+# GNU time, appended to the tool's files.
+measure() {
+    local tool=$1 wall user system
+    local -n command=command_${tool//-/_}
+    local TIMEFORMAT='%3R %3U %3S'
+    if ! { time /usr/bin/time -f %M -o "$work/rss" "${command[@]}" >"$work/out" \
+        2>"$work/err"; } 2>"$work/time"; then
+        cat "$work/err" >&2
+        die "$tool failed: ${command[*]}"
+    fi
+    read -r wall user system <"$work/time"
+    echo "$wall" >>"$work/$tool.wall"
+    awk -v u="$user" -v s="$system" 'BEGIN { print u + s }' >>"$work/$tool.cpu"
+    tail -n 1 "$work/rss" >>"$work/$tool.rss"
+}
+
+for tool in "${tools[@]}"; do
+    measure "$tool"  # warm-up: page cache and dynamic loader, not counted
+    listed=$(count_listed "$tool" "$work/out")
+    ((listed == cert_count)) || die "$tool listed $listed certificates, expected $cert_count"
+    rm -f "$work/$tool.wall" "$work/$tool.cpu" "$work/$tool.rss"
+done
+
+echo "measuring: $runs runs each, interleaved"
+for ((run = 1; run <= runs; run++)); do
+    for tool in "${tools[@]}"; do
+        measure "$tool"
+    done
+done
+
+median() {
+    sort -n "$1" | awk '{ v[NR] = $1 } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+declare -A wall_ms cpu_ms rss_kib
+for tool in "${tools[@]}"; do
+    wall_ms[$tool]=$(median "$work/$tool.wall" | awk '{ printf "%.1f", $1 * 1000 }')
+    cpu_ms[$tool]=$(median "$work/$tool.cpu" | awk '{ printf "%.1f", $1 * 1000 }')
+    rss_kib[$tool]=$(median "$work/$tool.rss" | awk '{ printf "%d", $1 }')
+done
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+echo
+echo "$cert_count certificates on a SoftHSM2 token ($module), medians of $runs runs"
+printf '%-12s %10s %10s %14s\n' tool "wall ms" "CPU ms" "peak RSS KiB"
+for tool in "${tools[@]}"; do
+    printf '%-12s %10s %10s %14s\n' "$tool" "${wall_ms[$tool]}" "${cpu_ms[$tool]}" "${rss_kib[$tool]}"
+done
+
+ratio_line() {
+    printf '%-20s %8s %8s %8s\n' "$1/$2" \
+        "$(ratio "${wall_ms[$1]}" "${wall_ms[$2]}")" \
+        "$(ratio "${cpu_ms[$1]}" "${cpu_ms[$2]}")" \
+        "$(ratio "${rss_kib[$1]}" "${rss_kib[$2]}")"
+}
+
+echo
+printf '%-20s %8s %8s %8s\n' ratio wall CPU RSS
+if [[ -n $cactool ]]; then
+    ratio_line cactool pkcs11-tool
+    ratio_line cactool floor
+else
+    echo "(no cactool binary given: pass its path or set CACTOOL)"
+fi
+ratio_line pkcs11-tool floor
