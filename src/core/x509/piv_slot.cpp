@@ -104,7 +104,7 @@ std::optional<std::uint8_t> from_id(std::uint8_t id, PivModule module) {
         return static_cast<std::uint8_t>(kFirstRetired + id - 5);
     }
     if (module == PivModule::ykcs11) {
-        if (id <= 24) {
+        if (id >= 10 && id <= 24) {
             return static_cast<std::uint8_t>(kFirstRetired + id - 5);
         }
         return id == 25 ? std::optional<std::uint8_t>(kAttestation) : std::nullopt;
