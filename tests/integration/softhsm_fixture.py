@@ -229,6 +229,7 @@ class SoftHsmFixture:
             SOFTHSM2_CONF=self.conf,
             XDG_CONFIG_HOME=self.root / "config",
             XDG_STATE_HOME=self.root / "state",
+            HOME=self.root / "home",
             LC_ALL="C.UTF-8",
         )
         self._log("SoftHSM2 module: %s" % self.module)
