@@ -1,0 +1,229 @@
+// The dispatcher: builds the command line from the table of subcommands, resolves the
+// `cactool-NAME` link form, sets up logging, output and configuration, runs the
+// subcommand, and turns whatever went wrong into a message and an exit code.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cactool_config.hpp"
+#include "cli/commands.hpp"
+#include "cli/pin_input.hpp"
+#include "core/util/log.hpp"
+
+namespace cac::cli {
+namespace {
+
+const Command command_table[] = {
+    {"slots", "PKCS#11 modules, slots and tokens, with flags and PIN status", setup_slots},
+    {"certs", "certificates on a token, with their keys, validity and chain", setup_certs},
+    {"login", "verify a PIN through PKCS#11, or report its retry status", setup_login},
+};
+
+void add_global_options(CLI::App& app, GlobalOptions& g) {
+    app.add_flag("--json", g.json, "Machine output: one JSON document on stdout");
+    app.add_flag("-v,--verbose", g.verbose, "More detail on stderr (repeat for debug)");
+    app.add_flag("-q,--quiet", g.quiet, "Only errors on stderr");
+    app.add_flag("--trace", g.trace,
+                 "Log every PKCS#11 call and APDU with its duration (PINs masked)");
+    app.add_option("--module", g.module, "PKCS#11 module: a path or a p11-kit module name");
+    app.add_option("--reader", g.reader, "PC/SC reader: index, exact name or unique substring");
+    app.add_option("--slot", g.slot, "PKCS#11 slot id");
+    app.add_option("--token", g.token, "Token label or pkcs11: URI");
+    app.add_option("--timeout", g.timeout, "Bound on card operations, in seconds");
+    app.add_option("--config", g.config, "Config file (default: XDG then /etc)");
+    app.add_option("--journal", g.journal, "Error journal location");
+    app.add_flag("--no-journal", g.no_journal, "Keep no error journal");
+    app.add_option("--color", g.color, "Colour: auto, always or never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
+// The busybox form: invoked as `cactool-slots`, the binary runs `cactool slots`.
+std::vector<std::string> arguments_of(int argc, char** argv) {
+    std::vector<std::string> args(argv, argv + argc);
+    std::string self = args.empty() ? "cactool" : args[0];
+    self = self.substr(self.find_last_of('/') + 1);
+    constexpr std::string_view prefix = "cactool-";
+    if (self.starts_with(prefix)) {
+        args.insert(args.begin() + 1, self.substr(prefix.size()));
+    }
+    return args;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+Error unexpected_word(const std::string& word) {
+    auto usage = [](std::string reason) {
+        return Error(CoreCode::usage, "parse the command line", std::move(reason));
+    };
+    if (word == "--pin" || word.starts_with("--pin="))
+        return pin_on_command_line();
+    if (word.starts_with("-"))
+        return usage("unknown option " + word);
+    for (const Command& command : command_table) {
+        if (edit_distance(word, command.name) <= 2) {
+            return usage("unknown subcommand '" + word + "'; did you mean '" +
+                         std::string(command.name) + "'?");
+        }
+    }
+    return usage("unexpected argument '" + word + "'");
+}
+
+void set_up_logging(const GlobalOptions& g) {
+    int verbose = g.verbose;
+    if (const char* debug = std::getenv("CAC_DEBUG")) {
+        std::string value = debug;
+        if (value == "true" || value == "1" || value == "yes")
+            verbose = std::max(verbose, 2);
+    }
+    log::Level level = log::Level::warning;
+    if (g.quiet) {
+        level = log::Level::quiet;
+    } else if (verbose >= 2) {
+        level = log::Level::debug;
+    } else if (verbose == 1) {
+        level = log::Level::info;
+    }
+    log::set_level(level);
+    log::set_trace(g.trace);
+}
+
+double parse_seconds(const std::string& text, const std::string& source) {
+    std::size_t used = 0;
+    double seconds = -1;
+    try {
+        seconds = std::stod(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || !(seconds > 0 && seconds <= 3600)) {
+        throw Error(CoreCode::usage, "read " + source,
+                    "'" + text + "' is not a number of seconds between 0 and 3600");
+    }
+    return seconds;
+}
+
+Config load_config(const GlobalOptions& g) {
+    std::optional<std::string> path;
+    if (!g.config.empty()) {
+        path = g.config;
+    } else {
+        const char* xdg = std::getenv("XDG_CONFIG_HOME");
+        const char* home = std::getenv("HOME");
+        path = find_default_config(xdg ? xdg : "", home ? home : "");
+    }
+    if (!path)
+        return Config{};
+    Config config = load_config_file(*path);
+    log::debug("config", "read " + *path);
+    for (const std::string& warning : config.warnings)
+        log::warning("config", *path + ": " + warning);
+    return config;
+}
+
+double resolve_timeout(const GlobalOptions& g, const Config& config) {
+    if (!g.timeout.empty())
+        return parse_seconds(g.timeout, "--timeout");
+    if (const char* env = std::getenv("CAC_CARD_TIMEOUT"); env != nullptr && *env != '\0') {
+        return parse_seconds(env, "CAC_CARD_TIMEOUT");
+    }
+    return config.timeout_seconds.value_or(30);
+}
+
+int run_parsed(Context& ctx, const Runner& runner) {
+    try {
+        set_up_logging(ctx.options);
+        ctx.config = load_config(ctx.options);
+        ctx.timeout_seconds = resolve_timeout(ctx.options, ctx.config);
+        return runner(ctx);
+    } catch (const Error& error) {
+        return ctx.out.failure(error);
+    } catch (const std::exception& e) {
+        return ctx.out.failure(Error(CoreCode::internal, "run the command", e.what()));
+    }
+}
+
+}  // namespace
+
+std::optional<unsigned long> Context::slot_id() const {
+    if (options.slot.empty())
+        return std::nullopt;
+    std::size_t used = 0;
+    unsigned long id = 0;
+    try {
+        id = std::stoul(options.slot, &used, 0);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != options.slot.size() || options.slot.starts_with("-")) {
+        throw Error(CoreCode::usage, "read --slot", "'" + options.slot + "' is not a slot id");
+    }
+    return id;
+}
+
+std::span<const Command> commands() {
+    return command_table;
+}
+
+int run(int argc, char** argv) {
+    std::vector<std::string> args = arguments_of(argc, argv);
+    std::vector<char*> argv_view;
+    for (std::string& arg : args)
+        argv_view.push_back(arg.data());
+
+    CLI::App app{"cactool: one tool for CAC and PIV smart cards, PKCS#11 and PC/SC", "cactool"};
+    Context ctx;
+    add_global_options(app, ctx.options);
+    app.set_version_flag("--version", CACTOOL_VERSION);
+    app.require_subcommand(1);
+    std::vector<std::pair<CLI::App*, Runner>> runners;
+    for (const Command& command : command_table) {
+        CLI::App* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
+        sub->fallthrough();
+        runners.emplace_back(sub, command.setup(*sub));
+    }
+
+    bool wants_json = std::find(args.begin(), args.end(), "--json") != args.end();
+    ctx.out.configure(wants_json, "never");
+    try {
+        app.parse(int(argv_view.size()), argv_view.data());
+    } catch (const CLI::ExtrasError& e) {
+        std::vector<std::string> extras = app.remaining(true);
+        if (extras.empty())
+            return ctx.out.usage_failure(e.what());
+        return ctx.out.failure(unexpected_word(extras.front()));
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0)
+            return app.exit(e);  // --help, --version
+        if (dynamic_cast<const CLI::RequiredError*>(&e) && app.get_subcommands().empty()) {
+            std::cerr << app.help();
+            return exit_usage;
+        }
+        return ctx.out.usage_failure(e.what());
+    }
+    ctx.out.configure(ctx.options.json, ctx.options.color);
+    for (const auto& [sub, runner] : runners) {
+        if (sub->parsed())
+            return run_parsed(ctx, runner);
+    }
+    return ctx.out.usage_failure("no subcommand given");
+}
+
+}  // namespace cac::cli

@@ -1,0 +1,34 @@
+// The table of subcommands. Each subcommand lives in its own file and contributes one
+// function that declares its options on its CLI11 sub-app and returns what runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <span>
+#include <string_view>
+
+#include "cli/context.hpp"
+
+namespace cac::cli {
+
+// Runs a parsed subcommand and returns its exit code. Errors may be thrown as cac::Error;
+// the dispatcher reports them.
+using Runner = std::function<int(Context&)>;
+
+struct Command {
+    std::string_view name;
+    std::string_view summary;
+    Runner (*setup)(CLI::App& app);
+};
+
+Runner setup_slots(CLI::App& app);
+Runner setup_certs(CLI::App& app);
+Runner setup_login(CLI::App& app);
+
+std::span<const Command> commands();
+
+// The whole program: parse, dispatch, report.
+int run(int argc, char** argv);
+
+}  // namespace cac::cli

@@ -1,0 +1,161 @@
+// `cactool login`: verifies a PIN through PKCS#11, or only reports its status.
+//
+// A wrong PIN costs the card one of a few tries, and the last one blocks it. So this
+// command never retries a failed login, and refuses to try at all when the token says
+// the next failure could be the last (unless --force).
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/pin_input.hpp"
+#include "cli/token_selection.hpp"
+#include "core/pkcs11/session.hpp"
+#include "core/util/log.hpp"
+
+namespace cac::cli {
+namespace {
+
+struct LoginOptions {
+    bool so = false;
+    bool check = false;
+    bool force = false;
+    PinOptions pin;
+};
+
+const PinStatus& pin_of(const TokenInfo& token, bool so) {
+    return so ? token.so_pin : token.user_pin;
+}
+
+// PKCS#11 reports no count, only flags: a locked PIN has none left and one at its final
+// try has one. Anything else is unknown.
+std::optional<int> retries_left(const PinStatus& pin) {
+    if (pin.locked)
+        return 0;
+    if (pin.final_try)
+        return 1;
+    return std::nullopt;
+}
+
+Json pin_status_json(const PinStatus& pin) {
+    std::optional<int> left = retries_left(pin);
+    return Json{{"retries_left", left ? Json(*left) : Json()},
+                {"count_low", pin.count_low},
+                {"final_try", pin.final_try},
+                {"locked", pin.locked}};
+}
+
+// The status after a login attempt; the token's flags change with the attempt.
+PinStatus status_now(const TokenInModule& found, bool so) {
+    Slot fresh = read_slot(found.module.cryptoki(), found.slot->id);
+    return fresh.token ? pin_of(*fresh.token, so) : pin_of(found.token(), so);
+}
+
+int exit_code_of(std::string_view result) {
+    if (result == "ok")
+        return exit_ok;
+    if (result == "incorrect")
+        return exit_auth_failed;
+    return exit_pin_locked;  // locked, refused
+}
+
+std::string describe(const PinStatus& pin) {
+    if (pin.locked)
+        return "locked";
+    if (pin.final_try)
+        return "one try left: the next wrong PIN blocks it";
+    if (pin.count_low)
+        return "a wrong PIN was entered since the last good one";
+    return "no failed tries reported";
+}
+
+int report(const Context& ctx, const TokenInModule& found, const LoginOptions& options,
+           std::string_view result, const PinStatus& pin) {
+    std::string who = options.so ? "so" : "user";
+    if (ctx.out.json()) {
+        ctx.out.document(Json{{"result", result},
+                              {"pin_status", pin_status_json(pin)},
+                              {"user", who},
+                              {"token", token_reference_json(found.token())},
+                              {"checked_only", options.check}});
+        return exit_code_of(result);
+    }
+    std::string what = options.so ? "SO PIN" : "user PIN";
+    std::string verdict;
+    if (options.check) {
+        verdict = pin.locked ? ctx.out.bad("locked") : ctx.out.good("usable");
+    } else if (result == "ok") {
+        verdict = ctx.out.good("correct");
+    } else if (result == "incorrect") {
+        verdict = ctx.out.bad("incorrect");
+    } else if (result == "locked") {
+        verdict = ctx.out.bad("locked");
+    } else {
+        verdict = ctx.out.warn("not tried");
+    }
+    ctx.out.text("token " + found.token().label + ": " + what + " " + verdict + " (" +
+                 describe(pin) + ")");
+    if (result == "refused") {
+        ctx.out.text(
+            "refused: one more wrong PIN could block the card; make sure of the PIN, "
+            "then repeat with --force");
+    }
+    return exit_code_of(result);
+}
+
+// True when the next failure would leave no more than the configured number of tries.
+bool could_lock(const PinStatus& pin, int threshold) {
+    std::optional<int> left = retries_left(pin);
+    return left && *left <= threshold;
+}
+
+int run_login(Context& ctx, LoginOptions& options) {
+    if (!options.check)
+        check_pin_options(options.pin);
+    TokenInModule found = open_selected_token(ctx);
+    const PinStatus& before = pin_of(found.token(), options.so);
+    if (options.check)
+        return report(ctx, found, options, before.locked ? "locked" : "ok", before);
+    if (before.locked)
+        return report(ctx, found, options, "locked", before);
+    if (could_lock(before, ctx.config.lockout_threshold) && !options.force) {
+        log::warning("pkcs11", "refusing to log in: the token reports its final PIN try");
+        return report(ctx, found, options, "refused", before);
+    }
+    if (before.count_low)
+        log::warning("pkcs11", "the token reports earlier wrong PINs");
+
+    bool pin_pad = (found.token().flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
+    std::optional<Secret> pin = read_pin(options.pin, pin_pad, options.so ? "SO PIN" : "user PIN");
+    UserType user = options.so ? UserType::so : UserType::user;
+    Session session(found.module.cryptoki(), found.slot->id);
+    try {
+        std::optional<Login> login;
+        if (pin) {
+            login.emplace(session, user, *pin);
+        } else {
+            login.emplace(session, user);
+        }
+    } catch (const Error& error) {
+        if (error.is(ErrorDomain::pkcs11, CKR_PIN_INCORRECT)) {
+            return report(ctx, found, options, "incorrect", status_now(found, options.so));
+        }
+        if (error.is(ErrorDomain::pkcs11, CKR_PIN_LOCKED)) {
+            return report(ctx, found, options, "locked", status_now(found, options.so));
+        }
+        throw;
+    }
+    return report(ctx, found, options, "ok", status_now(found, options.so));
+}
+
+}  // namespace
+
+Runner setup_login(CLI::App& app) {
+    auto options = std::make_shared<LoginOptions>();
+    app.add_flag("--so", options->so, "Verify the security officer PIN instead of the user's");
+    app.add_flag("--check", options->check, "Only report the PIN's status; verify nothing");
+    app.add_flag("--force", options->force,
+                 "Try even when one more wrong PIN could block the card");
+    add_pin_options(app, options->pin);
+    return [options](Context& ctx) { return run_login(ctx, *options); };
+}
+
+}  // namespace cac::cli

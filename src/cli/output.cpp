@@ -1,0 +1,181 @@
+#include "cli/output.hpp"
+
+#include <p11-kit/pkcs11.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace cac::cli {
+namespace {
+
+struct ExitRule {
+    ErrorDomain domain;
+    std::uint32_t code;
+    int exit_code;
+};
+
+constexpr auto core = ErrorDomain::core;
+constexpr auto p11 = ErrorDomain::pkcs11;
+
+constexpr std::uint32_t own(CoreCode code) {
+    return std::uint32_t(code);
+}
+
+// Codes whose exit status is not simply that of their category.
+constexpr ExitRule exit_rules[] = {
+    {core, own(CoreCode::usage), exit_usage},
+    {core, own(CoreCode::parse_error), exit_usage},
+    {core, own(CoreCode::config_invalid), exit_usage},
+    {core, own(CoreCode::pin_unavailable), exit_usage},
+    {core, own(CoreCode::not_found), exit_not_found},
+    {core, own(CoreCode::module_not_found), exit_middleware},
+    {core, own(CoreCode::module_load_failed), exit_middleware},
+    {core, own(CoreCode::not_a_pkcs11_module), exit_middleware},
+    {core, own(CoreCode::module_init_failed), exit_middleware},
+    {core, own(CoreCode::lockout_guard), exit_pin_locked},
+    {p11, CKR_PIN_INCORRECT, exit_auth_failed},
+    {p11, CKR_PIN_INVALID, exit_auth_failed},
+    {p11, CKR_PIN_LEN_RANGE, exit_auth_failed},
+    {p11, CKR_PIN_LOCKED, exit_pin_locked},
+    {p11, CKR_SLOT_ID_INVALID, exit_not_found},
+    {p11, CKR_TOKEN_NOT_PRESENT, exit_not_found},
+    {p11, CKR_TOKEN_NOT_RECOGNIZED, exit_not_found},
+    {p11, CKR_CRYPTOKI_NOT_INITIALIZED, exit_middleware},
+    {p11, CKR_LIBRARY_LOAD_FAILED, exit_middleware},
+    {p11, CKR_DEVICE_ERROR, exit_communication},
+    {p11, CKR_DEVICE_REMOVED, exit_communication},
+};
+
+int exit_code_for_category(Category category) {
+    switch (category) {
+        case Category::usage:
+            return exit_usage;
+        case Category::communication:
+            return exit_communication;
+        default:
+            return exit_failed;
+    }
+}
+
+bool wants_color(std::string_view mode) {
+    if (mode == "always")
+        return true;
+    if (mode == "never")
+        return false;
+    const char* no_color = std::getenv("NO_COLOR");
+    if (no_color != nullptr && *no_color != '\0')
+        return false;
+    const char* term = std::getenv("TERM");
+    if (term != nullptr && std::string_view(term) == "dumb")
+        return false;
+    return isatty(STDOUT_FILENO) != 0;
+}
+
+// Columns are measured in what the terminal shows: escape sequences take no room and a
+// UTF-8 character takes one column however many bytes it has.
+std::size_t visible_width(std::string_view s) {
+    std::size_t width = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\x1b') {
+            while (i < s.size() && s[i] != 'm')
+                ++i;
+            continue;
+        }
+        if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80)
+            ++width;
+    }
+    return width;
+}
+
+}  // namespace
+
+int exit_code_for(const Error& error) {
+    for (const ExitRule& rule : exit_rules) {
+        if (error.is(rule.domain, rule.code))
+            return rule.exit_code;
+    }
+    return exit_code_for_category(error.taxonomy().category);
+}
+
+Json error_json(const Error& error) {
+    const TaxonomyEntry& entry = error.taxonomy();
+    Json hint = error.hint().empty() ? Json(nullptr) : Json(error.hint());
+    return Json{
+        {"code", error.code()},
+        {"name", code_name(error.domain(), error.code())},
+        {"category", to_string(entry.category)},
+        {"severity", to_string(entry.severity)},
+        {"message", error.message()},
+        {"hint", hint},
+        {"recovery",
+         {{"action", to_string(entry.action)}, {"attempted", false}, {"succeeded", false}}},
+    };
+}
+
+void Output::configure(bool json, std::string_view color_mode) {
+    json_ = json;
+    color_ = !json && wants_color(color_mode);
+}
+
+void Output::document(const Json& body) const {
+    Json doc{{"schema_version", 1}};
+    for (const auto& [key, value] : body.items())
+        doc[key] = value;
+    std::cout << doc.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+    std::cout.flush();
+}
+
+void Output::text(std::string_view line) const {
+    if (json_)
+        return;
+    std::cout << line << '\n';
+}
+
+int Output::failure(const Error& error) const {
+    std::string hint = error.hint();
+    std::cerr << "cactool: " << (color_ ? bad("error") : "error") << ": " << error.message()
+              << '\n';
+    if (!hint.empty())
+        std::cerr << "hint: " << hint << '\n';
+    if (json_)
+        document(Json{{"error", error_json(error)}});
+    return exit_code_for(error);
+}
+
+int Output::usage_failure(std::string_view message) const {
+    return failure(Error(CoreCode::usage, "parse the command line", std::string(message)));
+}
+
+std::string Output::paint(std::string_view code, std::string_view s) const {
+    if (!color_)
+        return std::string(s);
+    return "\x1b[" + std::string(code) + "m" + std::string(s) + "\x1b[0m";
+}
+
+std::string format_table(const std::vector<std::vector<std::string>>& rows,
+                         std::string_view indent) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows) {
+        widths.resize(std::max(widths.size(), row.size()));
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            widths[i] = std::max(widths[i], visible_width(row[i]));
+        }
+    }
+    std::string text;
+    for (const auto& row : rows) {
+        std::string line(indent);
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size())
+                line.append(widths[i] - visible_width(row[i]) + 2, ' ');
+        }
+        line.erase(line.find_last_not_of(' ') + 1);
+        text += line + '\n';
+    }
+    return text;
+}
+
+}  // namespace cac::cli

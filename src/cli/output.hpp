@@ -1,0 +1,71 @@
+// How cactool speaks: one JSON document on stdout with --json, aligned text otherwise,
+// diagnostics on stderr, and errors turned into messages and exit codes in one place.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/util/error.hpp"
+
+namespace cac::cli {
+
+using Json = nlohmann::ordered_json;
+
+// The exit codes of SPEC.md.
+enum ExitCode : int {
+    exit_ok = 0,
+    exit_failed = 1,
+    exit_usage = 2,
+    exit_not_found = 3,
+    exit_auth_failed = 4,
+    exit_pin_locked = 5,
+    exit_middleware = 6,
+    exit_communication = 7,
+    exit_diag_failed = 8,
+    exit_sw_mismatch = 9,
+};
+
+// The one mapping from an error to the exit code scripts rely on.
+int exit_code_for(const Error& error);
+
+// {"code", "name", "category", "severity", "message", "hint", "recovery": {...}}
+Json error_json(const Error& error);
+
+class Output {
+  public:
+    void configure(bool json, std::string_view color_mode);
+
+    bool json() const { return json_; }
+    bool color() const { return color_; }
+
+    // Writes `body` as the one JSON document of this run, schema_version first.
+    void document(const Json& body) const;
+    // Text for the human reader; ignored in JSON mode.
+    void text(std::string_view line) const;
+    // Reports a failure on stderr (and as the JSON error document with --json) and
+    // returns its exit code.
+    int failure(const Error& error) const;
+    // A usage problem found by the CLI itself: message on stderr, exit 2.
+    int usage_failure(std::string_view message) const;
+
+    // Colour helpers for text output; plain text when colour is off.
+    std::string good(std::string_view s) const { return paint("32", s); }
+    std::string warn(std::string_view s) const { return paint("33", s); }
+    std::string bad(std::string_view s) const { return paint("31", s); }
+    std::string bold(std::string_view s) const { return paint("1", s); }
+
+  private:
+    std::string paint(std::string_view code, std::string_view s) const;
+
+    bool json_ = false;
+    bool color_ = false;
+};
+
+// Rows of text columns, padded to line up; the last column is not padded.
+std::string format_table(const std::vector<std::vector<std::string>>& rows,
+                         std::string_view indent = "");
+
+}  // namespace cac::cli

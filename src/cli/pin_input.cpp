@@ -1,0 +1,161 @@
+#include "cli/pin_input.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/util/error.hpp"
+#include "core/util/log.hpp"
+
+namespace cac::cli {
+namespace {
+
+// Longer than any PIN or passphrase a token takes; more is not a PIN.
+constexpr std::size_t max_pin_bytes = 256;
+
+Error unavailable(std::string reason) {
+    return Error(CoreCode::pin_unavailable, "read the PIN", std::move(reason));
+}
+
+// One line from a file descriptor, byte by byte so nothing past the line is consumed
+// and no copy of the PIN lands in a stdio buffer.
+Secret read_line(int fd, const std::string& source) {
+    Secret pin;
+    unsigned char buffer[max_pin_bytes + 1];
+    std::size_t length = 0;
+    while (length <= max_pin_bytes) {
+        unsigned char c = 0;
+        ssize_t n = ::read(fd, &c, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || c == '\n')
+            break;
+        buffer[length++] = c;
+    }
+    if (length > 0 && buffer[length - 1] == '\r')
+        --length;
+    if (length > max_pin_bytes) {
+        wipe(buffer, sizeof buffer);
+        throw unavailable(source + " holds more than " + std::to_string(max_pin_bytes) +
+                          " bytes on its first line");
+    }
+    pin.assign(std::string_view(reinterpret_cast<char*>(buffer), length));
+    wipe(buffer, sizeof buffer);
+    if (pin.empty())
+        throw unavailable(source + " gave an empty PIN");
+    return pin;
+}
+
+Secret from_env(const std::string& name) {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr)
+        throw unavailable("the environment variable " + name + " is not set");
+    std::string_view view(value);
+    if (view.empty())
+        throw unavailable("the environment variable " + name + " is empty");
+    if (view.size() > max_pin_bytes)
+        throw unavailable(name + " is too long to be a PIN");
+    return Secret(view);
+}
+
+Secret from_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw unavailable("cannot open " + path + ": " + std::strerror(errno));
+    }
+    struct stat info {};
+    if (::fstat(fd, &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        log::warning("cli", "the PIN file " + path + " can be read by other users; chmod 600 it");
+    }
+    try {
+        Secret pin = read_line(fd, path);
+        ::close(fd);
+        return pin;
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+}
+
+// Prompts on the terminal with echo off, restoring the terminal whatever happens.
+Secret from_terminal(const std::string& what) {
+    int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        fd = STDIN_FILENO;
+    termios saved{};
+    bool restore = ::tcgetattr(fd, &saved) == 0;
+    if (restore) {
+        termios quiet = saved;
+        quiet.c_lflag &= ~tcflag_t(ECHO);
+        ::tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    std::string prompt = "Enter " + what + ": ";
+    (void)!::write(fd == STDIN_FILENO ? STDERR_FILENO : fd, prompt.data(), prompt.size());
+    auto finish = [&] {
+        if (restore)
+            ::tcsetattr(fd, TCSAFLUSH, &saved);
+        (void)!::write(fd == STDIN_FILENO ? STDERR_FILENO : fd, "\n", 1);
+        if (fd != STDIN_FILENO)
+            ::close(fd);
+    };
+    try {
+        Secret pin = read_line(fd, "the terminal");
+        finish();
+        return pin;
+    } catch (...) {
+        finish();
+        throw;
+    }
+}
+
+}  // namespace
+
+Error pin_on_command_line() {
+    return Error(CoreCode::usage, "read the PIN",
+                 "--pin is refused: a PIN on the command line is visible to other users")
+        .with_hint("use --pin-stdin, --pin-env VAR or --pin-file PATH, or type it at the prompt");
+}
+
+void add_pin_options(CLI::App& app, PinOptions& options) {
+    app.add_flag("--pin-stdin", options.from_stdin, "Read the PIN from the first line of stdin");
+    app.add_option("--pin-env", options.env_var, "Read the PIN from this environment variable");
+    app.add_option("--pin-file", options.file, "Read the PIN from the first line of this file");
+    // Declared only so that it can be refused with a helpful message rather than an
+    // "unknown option", and so its value is never taken for a subcommand argument.
+    options.refused_option = app.add_option("--pin", options.refused)->group("");
+}
+
+void check_pin_options(PinOptions& options) {
+    if (options.refused_option != nullptr && options.refused_option->count() > 0) {
+        wipe(options.refused.data(), options.refused.size());
+        options.refused.clear();
+        throw pin_on_command_line();
+    }
+    int sources =
+        int(options.from_stdin) + int(!options.env_var.empty()) + int(!options.file.empty());
+    if (sources > 1) {
+        throw Error(CoreCode::usage, "read the PIN",
+                    "give only one of --pin-stdin, --pin-env and --pin-file");
+    }
+}
+
+std::optional<Secret> read_pin(const PinOptions& options, bool pin_pad, const std::string& what) {
+    if (options.from_stdin)
+        return read_line(STDIN_FILENO, "stdin");
+    if (!options.env_var.empty())
+        return from_env(options.env_var);
+    if (!options.file.empty())
+        return from_file(options.file);
+    if (pin_pad)
+        return std::nullopt;
+    if (::isatty(STDIN_FILENO))
+        return from_terminal(what);
+    throw unavailable("no PIN source was given and stdin is not a terminal");
+}
+
+}  // namespace cac::cli

@@ -1,0 +1,50 @@
+#include "cli/token_selection.hpp"
+
+#include <cstdlib>
+
+#include "core/pkcs11/uri.hpp"
+#include "core/util/log.hpp"
+
+namespace cac::cli {
+
+DiscoveryInputs discovery_inputs(const Context& ctx) {
+    DiscoveryInputs inputs;
+    inputs.module_option = ctx.options.module;
+    if (const char* env = std::getenv("PKCS11_LIB_PATH"))
+        inputs.env_lib_path = env;
+    inputs.config_default_module = ctx.config.module.value_or("");
+    inputs.config_search_paths = ctx.config.module_paths;
+    return inputs;
+}
+
+Module open_module(const Context& ctx) {
+    ModuleChoice choice = resolve_module(discovery_inputs(ctx));
+    log::info("pkcs11", "using module " + choice.path + " (from " + choice.source + ")");
+    return Module::open(choice.path);
+}
+
+TokenInModule open_selected_token(const Context& ctx) {
+    TokenInModule found{open_module(ctx), {}, {}, nullptr};
+    found.info = found.module.info();
+    found.slots = list_slots(found.module.cryptoki());
+    TokenSelector selector{ctx.slot_id(), ctx.options.token};
+    found.slot = &select_token(found.slots, selector, &found.info.raw);
+    if (!selector.slot && selector.token.empty()) {
+        std::size_t tokens = 0;
+        for (const Slot& slot : found.slots)
+            tokens += slot.token ? 1 : 0;
+        if (tokens > 1) {
+            log::warning("pkcs11", std::to_string(tokens) + " tokens present; using slot " +
+                                       std::to_string(found.slot->id) + " (\"" +
+                                       found.token().label +
+                                       "\"); choose one with --token or --slot");
+        }
+    }
+    return found;
+}
+
+Json token_reference_json(const TokenInfo& token) {
+    return Json{{"label", token.label}, {"uri", token_uri(token.raw)}};
+}
+
+}  // namespace cac::cli

@@ -1,0 +1,42 @@
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "core/util/time.hpp"
+
+using namespace cac;
+
+namespace {
+
+// The expected values come from GNU date, which the test runs itself.
+std::int64_t date_says(const std::string& text) {
+    std::string command = "date -u -d '" + text + "' +%s";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    long long seconds = 0;
+    REQUIRE(std::fscanf(pipe, "%lld", &seconds) == 1);
+    pclose(pipe);
+    return seconds;
+}
+
+}  // namespace
+
+TEST_CASE("RFC 3339 times agree with date(1)") {
+    for (const char* text : {"2026-12-04T15:30:00Z", "1970-01-01T00:00:00Z", "2000-02-29T23:59:59Z",
+                             "2051-06-01T12:00:00+02:00", "2013-03-01T00:00:00-05:30"}) {
+        CAPTURE(text);
+        CHECK(parse_rfc3339(text) == date_says(text));
+    }
+    CHECK(parse_rfc3339("2026-12-04") == date_says("2026-12-04T00:00:00Z"));
+    CHECK(parse_rfc3339("2026-12-04T15:30:00.250Z") == date_says("2026-12-04T15:30:00Z"));
+}
+
+TEST_CASE("what is not an RFC 3339 time is refused") {
+    for (const char* text : {"", "2026-13-01", "2026-02-30", "2025-02-29", "2026-12-04T25:00:00Z",
+                             "2026-12-04T10:00:00", "2026-12-04T10:00:00+0100", "yesterday",
+                             "2026-12-04T10:00:00.Z", "2026-12-04T10:00:00Zjunk"}) {
+        CAPTURE(text);
+        CHECK_FALSE(parse_rfc3339(text).has_value());
+    }
+}
