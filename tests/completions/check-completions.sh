@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Checks the bash, zsh and fish completions of cactool against fixed expectations.
 #
-#   check-completions.sh COMPLETIONS_DIR
+#   check-completions.sh COMPLETIONS_DIR [CACTOOL]
 #
 # Each case is a command line and the exact set of matches every shell must offer.
 # A stand-in `p11-kit` on PATH prints a fixed module listing, so module and token
 # names do not depend on the machine. zsh and fish are checked when installed;
-# bash always.
+# bash always. Given the cactool binary, the options its --help lists must also be
+# exactly the options the bash completion offers, so the two cannot drift apart.
 set -u
 
-completions=$(cd "${1:?usage: check-completions.sh COMPLETIONS_DIR}" && pwd)
+completions=$(cd "${1:?usage: check-completions.sh COMPLETIONS_DIR [CACTOOL]}" && pwd)
+cactool=${2:-}
+if [[ -n $cactool ]]; then
+  cactool=$(cd "$(dirname "$cactool")" && pwd)/$(basename "$cactool")
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -136,7 +141,42 @@ for name in cactool cactool-slots cactool-certs cactool-login; do
   fi
 done
 
+# The options in the first column of CLI11's --help, one a line.
+help_options() {
+  "$@" --help | sed -n 's/^  \(-[^ ]*\).*/\1/p' | tr ',' '\n' | LC_ALL=C sort -u
+}
+
+# What the bash completion offers for a subcommand ("" for the global options).
+completion_options() (
+  # shellcheck source=/dev/null
+  source "$completions/cactool.bash"
+  if [[ -z $1 ]]; then
+    # shellcheck disable=SC2154 # set by the sourced completion
+    echo "$_cactool_global_options"
+  else
+    echo -h --help "$(_cactool_subcommand_options "$1")"
+  fi | tr -s '[:space:]' '\n' | grep -v '^$' | LC_ALL=C sort -u
+)
+
+check_against_help() {
+  local sub want got
+  for sub in "" slots certs login; do
+    # shellcheck disable=SC2086 # no subcommand word for the global options
+    want=$(help_options "$cactool" $sub)
+    got=$(completion_options "$sub")
+    if [[ -z $want || $got != "$want" ]]; then
+      echo "FAIL bash: options of 'cactool $sub' differ from its --help (< help, > completion)"
+      diff <(echo "$want") <(echo "$got") | sed 's/^/    /'
+      failures=$((failures + 1))
+    fi
+  done
+  echo "checked the bash completion against $cactool --help"
+}
+
 check_shell bash
+if [[ -n $cactool ]]; then
+  check_against_help
+fi
 if command -v zsh >/dev/null && zsh -c 'zmodload zsh/zpty' 2>/dev/null; then
   check_shell zsh
 else
