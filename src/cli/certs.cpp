@@ -282,8 +282,7 @@ void print_certificate(const Output& out, const Json& c) {
 }
 
 void check_options(const Context& ctx, CertsOptions& options) {
-    if (options.login)
-        check_pin_options(options.pin);
+    check_pin_options(options.pin);
     if (!options.login && options.pin.any_source()) {
         throw Error(CoreCode::usage, "read the options", "a PIN source needs --login");
     }
