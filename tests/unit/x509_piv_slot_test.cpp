@@ -101,9 +101,9 @@ TEST_CASE("module from the manufacturer ID") {
 }
 
 TEST_CASE("slot names and purposes") {
-    CHECK(piv_slot_name(0x9A) == "9A");
+    CHECK(piv_slot_name(0x9A) == "9a");
     CHECK(piv_slot_name(0x82) == "82");
-    CHECK(piv_slot_name(0xF9) == "F9");
+    CHECK(piv_slot_name(0xF9) == "f9");
     CHECK(piv_slot_purpose(0x9A) == "PIV Authentication");
     CHECK(piv_slot_purpose(0x9E) == "Card Authentication");
     CHECK(piv_slot_purpose(0x95) == "Retired Key Management 20");

@@ -146,7 +146,7 @@ std::optional<std::uint8_t> piv_key_reference(std::span<const std::uint8_t> cka_
 
 std::string piv_slot_name(std::uint8_t key_reference) {
     char text[3];
-    std::snprintf(text, sizeof text, "%02X", key_reference);
+    std::snprintf(text, sizeof text, "%02x", key_reference);
     return text;
 }
 

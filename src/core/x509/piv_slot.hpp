@@ -40,7 +40,8 @@ std::optional<std::uint8_t> piv_key_reference(std::span<const std::uint8_t> cka_
                                               std::string_view label,
                                               PivModule module = PivModule::unknown);
 
-// "9A", "82", "F9": how SPEC.md and the PIV documents write a key reference.
+// "9a", "82", "f9": lowercase hex, as cactool's JSON writes bytes (SPEC.md's prose and
+// the PIV documents write "9A"; uppercase it for a human if wanted).
 std::string piv_slot_name(std::uint8_t key_reference);
 
 // "PIV Authentication", "Digital Signature", "Key Management", "Card Authentication",
