@@ -147,7 +147,8 @@ class WrongPinTest(LoginTestBase):
         r = self.login(sf.PIN_TOKEN, "--pin-stdin", "--force",
                        input_bytes=(self.hsm.wrong_pin + "\n").encode())
         self.assertExit(r, 4)
-        self.assertTrue(r.stderr.strip(), "a message says the PIN was wrong")
+        self.assertRegex(r.stdout + r.stderr, r"(?i)(incorrect|wrong)",
+                         "a message says the PIN was wrong\n" + r.describe())
         self.assertNoSecret(r, self.hsm.wrong_pin)
         # Leave the token as found.
         self.assertExit(self.login(sf.PIN_TOKEN, "--pin-stdin", "--force",
@@ -173,12 +174,12 @@ class NoSecretInOutputTest(LoginTestBase):
                 self.cactool("certs", "--module", self.hsm.module, "--token", sf.MAIN,
                              "--login", "--pin-env", PIN_VAR, *common, env=env),
             ]
-            self.assertEqual([r.rc for r in runs], [0, 0, 0, 4, 0, 0],
-                             "\n\n".join(r.describe() for r in runs))
-            self.assertTrue(any("C_Login" in r.stderr for r in runs),
-                            "--trace logs the PKCS#11 calls, C_Login among them")
             for r in runs:
                 self.assertNoSecret(r, self.hsm.user_pin, self.hsm.so_pin, self.hsm.wrong_pin)
+            self.assertTrue(any("C_Login" in r.stderr for r in runs),
+                            "--trace logs the PKCS#11 calls, C_Login among them")
+            self.assertEqual([r.rc for r in runs], [0, 0, 0, 4, 0, 0],
+                             "\n\n".join(r.describe() for r in runs))
             if journal.exists():
                 text = journal.read_text(errors="replace")
                 for secret in (self.hsm.user_pin, self.hsm.so_pin, self.hsm.wrong_pin):

@@ -174,29 +174,27 @@ def _openssl_date(text):
     return t.replace(tzinfo=datetime.timezone.utc)
 
 
-def cert_facts(path, inform=None):
-    """The certificate's fields as openssl prints them, in the JSON contract's forms."""
-    path = str(path)
-    if inform is None:
-        with open(path, "rb") as f:
-            inform = "PEM" if b"-----BEGIN CERTIFICATE-----" in f.read() else "DER"
-    base = ["openssl", "x509", "-inform", inform, "-in", path, "-noout"]
+def cert_facts(path=None, inform=None, der=None):
+    """The certificate's fields as openssl prints them, in the JSON contract's forms.
+
+    Give a file (PEM or DER) or the DER bytes. One openssl run prints every field."""
+    if der is None:
+        path = str(path)
+        if inform is None:
+            with open(path, "rb") as f:
+                inform = "PEM" if b"-----BEGIN CERTIFICATE-----" in f.read() else "DER"
+        der, _, _ = _der_of(path, inform)
     out, _, _ = run_tool(
-        base
-        + [
-            "-nameopt",
-            "RFC2253",
-            "-subject",
-            "-issuer",
-            "-serial",
-            "-startdate",
-            "-enddate",
-            "-fingerprint",
-            "-sha256",
-        ]
+        ["openssl", "x509", "-inform", "DER", "-noout", "-nameopt", "RFC2253", "-subject",
+         "-issuer", "-serial", "-startdate", "-enddate", "-fingerprint", "-sha256", "-text",
+         "-certopt", "no_sigdump"],
+        input_bytes=der,
     )
-    facts = {}
-    for line in out.splitlines():
+    facts = {"der": der}
+    lines = out.splitlines()
+    for line in lines:
+        if line.startswith(" "):
+            continue
         key, _, value = line.partition("=")
         if key == "subject":
             facts["subject"] = value
@@ -212,41 +210,41 @@ def cert_facts(path, inform=None):
             facts["sha256"] = value.replace(":", "").lower()
     for k in ("not_before", "not_after"):
         facts[k] = facts[k + "_dt"].strftime("%Y-%m-%dT%H:%M:%SZ")
-    text, _, _ = run_tool(base + ["-text", "-certopt", "no_sigdump"])
-    algo = re.search(r"Public Key Algorithm:\s*(\S+)", text).group(1)
+    algo = re.search(r"Public Key Algorithm:\s*(\S+)", out).group(1)
     facts["key_type"] = {"rsaEncryption": "rsa", "id-ecPublicKey": "ec"}.get(algo, algo)
-    bits = re.search(r"Public-Key:\s*\((\d+) bit\)", text)
+    bits = re.search(r"Public-Key:\s*\((\d+) bit\)", out)
     facts["key_bits"] = int(bits.group(1)) if bits else None
-    facts.update(_extension_facts(base))
-    der, _, _ = _der_of(path, inform)
-    facts["der"] = der
+    facts.update(_extension_facts(lines))
     return facts
 
 
-def _extension_facts(base):
-    out, _, rc = run_tool(base + ["-ext", "keyUsage,extendedKeyUsage"], check=False)
+def _extension_facts(lines):
     facts = {"key_usage": None, "extended_key_usage": None}
     current = None
-    for line in out.splitlines():
-        if line.startswith("X509v3 Key Usage"):
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("X509v3 Key Usage:"):
             current = "key_usage"
-        elif line.startswith("X509v3 Extended Key Usage"):
+            continue
+        if stripped.startswith("X509v3 Extended Key Usage:"):
             current = "extended_key_usage"
-        elif line.startswith(" ") and current:
-            names = [n.strip() for n in line.split(",") if n.strip()]
-            if current == "key_usage":
-                facts[current] = [KEY_USAGE_NAMES[n] for n in names]
-            else:
-                oids = []
-                for n in names:
-                    if re.fullmatch(r"\d+(\.\d+)+", n):
-                        oids.append(n)
-                    elif n in EKU_OIDS:
-                        oids.append(EKU_OIDS[n])
-                    else:
-                        raise ToolError("no OID known for openssl's EKU name %r" % n)
-                facts[current] = oids
-            current = None
+            continue
+        if current is None:
+            continue
+        names = [n.strip() for n in stripped.split(",") if n.strip()]
+        if current == "key_usage":
+            facts[current] = [KEY_USAGE_NAMES[n] for n in names]
+        else:
+            oids = []
+            for n in names:
+                if re.fullmatch(r"\d+(\.\d+)+", n):
+                    oids.append(n)
+                elif n in EKU_OIDS:
+                    oids.append(EKU_OIDS[n])
+                else:
+                    raise ToolError("no OID known for openssl's EKU name %r" % n)
+            facts[current] = oids
+        current = None
     return facts
 
 
@@ -308,20 +306,7 @@ def der_sequence_split(data):
 
 def bundle_certificates(path):
     """DER of every certificate in a PEM bundle (openssl re-encodes each block)."""
-    return [_der_of_bytes(b) for b in pem_blocks(Path(path).read_bytes())]
-
-
-def _der_of_bytes(der):
-    proc = subprocess.run(
-        ["openssl", "x509", "-inform", "DER", "-outform", "DER"],
-        input=der,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        timeout=TOOL_TIMEOUT,
-    )
-    if proc.returncode != 0:
-        raise ToolError("openssl rejects a bundle certificate: " + proc.stderr.decode())
-    return proc.stdout
+    return pem_blocks(Path(path).read_bytes())
 
 
 def sha256_of_der_openssl(der):
