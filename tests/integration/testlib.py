@@ -502,7 +502,31 @@ def p11tool_mechanisms(module, token_uri, env=None):
     return mechs
 
 
+# PKCS#11 3.0 section 5.10, CK_MECHANISM_INFO flags.
+MECHANISM_FLAG_BITS = {
+    0x1: "hw", 0x2: "message_encrypt", 0x4: "message_decrypt", 0x8: "message_sign",
+    0x10: "message_verify", 0x20: "multi_message", 0x40: "find_objects", 0x100: "encrypt",
+    0x200: "decrypt", 0x400: "digest", 0x800: "sign", 0x1000: "sign_recover",
+    0x2000: "verify", 0x4000: "verify_recover", 0x8000: "generate",
+    0x10000: "generate_key_pair", 0x20000: "wrap", 0x40000: "unwrap", 0x80000: "derive",
+    0x100000: "ec_f_p", 0x200000: "ec_f_2m", 0x400000: "ec_ecparameters",
+    0x800000: "ec_namedcurve", 0x1000000: "ec_uncompress", 0x2000000: "ec_compress",
+    0x4000000: "ec_curvename", 0x80000000: "extension",
+}
+
+# pkcs11-tool 0.23's words for the mechanism flags it names.
+PKCS11_TOOL_MECHANISM_WORDS = {
+    "EC F_P": "ec_f_p", "EC F_2M": "ec_f_2m", "EC parameters": "ec_ecparameters",
+    "EC OID": "ec_namedcurve", "EC uncompressed": "ec_uncompress",
+    "EC compressed": "ec_compress", "EC curve name": "ec_curvename",
+}
+
+
 def pkcs11_tool_mechanisms(module, token_label, env=None):
+    """Mechanisms in the module's order, with key sizes and flags as pkcs11-tool shows them.
+
+    (p11tool 3.7.9 names mechanisms well but misreports some flags, e.g. sign/verify for
+    CKM_AES_CTR whose CK_MECHANISM_INFO.flags are 0x300, so flags come from here.)"""
     out, _, _ = run_tool(
         ["pkcs11-tool", "--module", module, "--token-label", token_label, "--list-mechanisms"],
         env=env,
@@ -511,12 +535,23 @@ def pkcs11_tool_mechanisms(module, token_label, env=None):
     for line in out.splitlines():
         if not line.startswith("  "):
             continue
+        line = re.sub(r"keySize=\{(\d+),(\d+)\}", r"keySize=\1:\2", line)
         parts = [p.strip() for p in line.split(",")]
-        entry = {"name": parts[0], "min_key_size": None, "max_key_size": None}
-        joined = line
-        m = re.search(r"keySize=\{(\d+),(\d+)\}", joined)
-        if m:
-            entry["min_key_size"], entry["max_key_size"] = int(m.group(1)), int(m.group(2))
+        entry = {"name": parts[0], "min_key_size": None, "max_key_size": None, "flags": set()}
+        for word in parts[1:]:
+            m = re.fullmatch(r"keySize=(\d+):(\d+)", word)
+            if m:
+                entry["min_key_size"], entry["max_key_size"] = int(m.group(1)), int(m.group(2))
+                continue
+            m = re.fullmatch(r"other flags=0x([0-9a-fA-F]+)", word)
+            if m:
+                value = int(m.group(1), 16)
+                entry["flags"] |= {n for b, n in MECHANISM_FLAG_BITS.items() if value & b}
+                continue
+            flag = PKCS11_TOOL_MECHANISM_WORDS.get(word, word)
+            if flag not in MECHANISM_FLAG_BITS.values():
+                raise ToolError("pkcs11-tool printed an unknown mechanism flag: %r" % word)
+            entry["flags"].add(flag)
         mechs.append(entry)
     return mechs
 
