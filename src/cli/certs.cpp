@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/pin_input.hpp"
 #include "cli/token_selection.hpp"
+#include "core/card/pin_policy.hpp"
 #include "core/pkcs11/objects.hpp"
 #include "core/pkcs11/session.hpp"
 #include "core/pkcs11/uri.hpp"
@@ -25,6 +26,7 @@ namespace {
 
 struct CertsOptions {
     bool login = false;
+    bool force = false;
     PinOptions pin;
     std::string export_to;
     std::string format = "pem";
@@ -281,6 +283,18 @@ void print_certificate(const Output& out, const Json& c) {
     out.text(format_table(rows, "  "));
 }
 
+// The same guard as `login`: logging in to list keys is not worth a blocked card.
+void refuse_risky_login(const Context& ctx, const TokenInfo& token, bool force) {
+    std::optional<int> left = retries_left(token.user_pin);
+    if (force || !login_could_lock(left, ctx.config.lockout_threshold))
+        return;
+    if (left == 0) {
+        throw Error(ErrorDomain::pkcs11, CKR_PIN_LOCKED, "log in", "the user PIN is blocked")
+            .with_token(token.label);
+    }
+    throw Error(CoreCode::lockout_guard, "log in").with_token(token.label);
+}
+
 void check_options(const Context& ctx, CertsOptions& options) {
     check_pin_options(options.pin);
     if (!options.login && options.pin.any_source()) {
@@ -305,6 +319,7 @@ int run_certs(Context& ctx, CertsOptions& options) {
     Session session(found.module.cryptoki(), found.slot->id);
     std::optional<Login> login;
     if (options.login) {
+        refuse_risky_login(ctx, found.token(), options.force);
         bool pin_pad = (found.token().flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
         std::optional<Secret> pin = read_pin(options.pin, pin_pad, "user PIN");
         if (pin) {
@@ -352,6 +367,8 @@ Runner setup_certs(CLI::App& app) {
     auto options = std::make_shared<CertsOptions>();
     app.add_flag("--login", options->login,
                  "Log in first, so that private keys count for has_private_key");
+    app.add_flag("--force", options->force,
+                 "With --login: log in even when one more wrong PIN could block the card");
     add_pin_options(app, options->pin);
     app.add_option("--export", options->export_to,
                    "Write each certificate to a file in DIR, or all to stdout with -");

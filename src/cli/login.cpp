@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/pin_input.hpp"
 #include "cli/token_selection.hpp"
+#include "core/card/pin_policy.hpp"
 #include "core/pkcs11/session.hpp"
 #include "core/util/log.hpp"
 
@@ -23,16 +24,6 @@ struct LoginOptions {
 
 const PinStatus& pin_of(const TokenInfo& token, bool so) {
     return so ? token.so_pin : token.user_pin;
-}
-
-// PKCS#11 reports no count, only flags: a locked PIN has none left and one at its final
-// try has one. Anything else is unknown.
-std::optional<int> retries_left(const PinStatus& pin) {
-    if (pin.locked)
-        return 0;
-    if (pin.final_try)
-        return 1;
-    return std::nullopt;
 }
 
 Json pin_status_json(const PinStatus& pin) {
@@ -101,12 +92,6 @@ int report(const Context& ctx, const TokenInModule& found, const LoginOptions& o
     return exit_code_of(result);
 }
 
-// True when the next failure would leave no more than the configured number of tries.
-bool could_lock(const PinStatus& pin, int threshold) {
-    std::optional<int> left = retries_left(pin);
-    return left && *left <= threshold;
-}
-
 int run_login(Context& ctx, LoginOptions& options) {
     if (!options.check)
         check_pin_options(options.pin);
@@ -116,7 +101,7 @@ int run_login(Context& ctx, LoginOptions& options) {
         return report(ctx, found, options, before.locked ? "locked" : "ok", before);
     if (before.locked)
         return report(ctx, found, options, "locked", before);
-    if (could_lock(before, ctx.config.lockout_threshold) && !options.force) {
+    if (login_could_lock(retries_left(before), ctx.config.lockout_threshold) && !options.force) {
         log::warning("pkcs11", "refusing to log in: the token reports its final PIN try");
         return report(ctx, found, options, "refused", before);
     }

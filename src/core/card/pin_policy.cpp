@@ -1,0 +1,19 @@
+#include "core/card/pin_policy.hpp"
+
+namespace cac {
+
+std::optional<int> retries_left(const PinStatus& pin) {
+    if (pin.locked)
+        return 0;
+    if (pin.final_try)
+        return 1;
+    return std::nullopt;
+}
+
+bool login_could_lock(std::optional<int> retries_left, int threshold) {
+    if (!retries_left)
+        return false;
+    return *retries_left == 0 || *retries_left <= threshold;
+}
+
+}  // namespace cac
