@@ -19,8 +19,9 @@ and as a script:
     softhsm_fixture.py                 build, print a summary, remove everything
     softhsm_fixture.py --json          the same summary as JSON
     softhsm_fixture.py --keep DIR      build into DIR and leave it there
-    softhsm_fixture.py -- CMD ARGS...  build, run CMD with SOFTHSM2_CONF and
-                                       CACTOOL_TEST_MODULE set, remove, exit with CMD's code
+    softhsm_fixture.py -- CMD ARGS...  build, run CMD with SOFTHSM2_CONF,
+                                       CACTOOL_TEST_MODULE, CACTOOL_TEST_PIN and
+                                       CACTOOL_TEST_SO_PIN set, remove, exit with CMD's code
 """
 
 import argparse
@@ -509,7 +510,8 @@ def main(argv=None):
     fixture = SoftHsmFixture(testdata=args.testdata, root=args.keep, quiet=args.quiet)
     with fixture:
         if command:
-            env = dict(fixture.env, CACTOOL_TEST_MODULE=fixture.module)
+            env = dict(fixture.env, CACTOOL_TEST_MODULE=fixture.module,
+                       CACTOOL_TEST_PIN=fixture.user_pin, CACTOOL_TEST_SO_PIN=fixture.so_pin)
             return subprocess.call(command, env=env)
         summary = fixture.summary()
         if args.json:
