@@ -8,7 +8,6 @@
 #include <functional>
 #include <iterator>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -101,13 +100,18 @@ Verdict openssl_verify(const fs::path& leaf, const fs::path& anchors,
         command += " -untrusted " + quoted(*untrusted);
     }
     const std::string output = run(command + " " + quoted(leaf));
+    // "error 10 at 0 depth lookup: certificate has expired"
     Verdict verdict;
-    std::smatch match;
-    static const std::regex kError(R"(error (\d+) at (\d+) depth lookup: ([^\n]*))");
-    if (std::regex_search(output, match, kError)) {
-        verdict.error = std::stoi(match[1]);
-        verdict.depth = std::stoi(match[2]);
-        verdict.text = match[3];
+    const auto at_error = output.find("error ");
+    const auto lookup = output.find(" depth lookup: ");
+    if (at_error != std::string::npos && lookup != std::string::npos) {
+        int code = 0;
+        int depth = 0;
+        REQUIRE(std::sscanf(output.c_str() + at_error, "error %d at %d depth", &code, &depth) == 2);
+        verdict.error = code;
+        verdict.depth = depth;
+        const auto text = lookup + std::string(" depth lookup: ").size();
+        verdict.text = output.substr(text, output.find('\n', text) - text);
     } else {
         verdict.ok = output.find(": OK") != std::string::npos;
     }
