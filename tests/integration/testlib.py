@@ -185,7 +185,10 @@ def cert_facts(path=None, inform=None, der=None):
                 inform = "PEM" if b"-----BEGIN CERTIFICATE-----" in f.read() else "DER"
         der, _, _ = _der_of(path, inform)
     out, _, _ = run_tool(
-        ["openssl", "x509", "-inform", "DER", "-noout", "-nameopt", "RFC2253", "-subject",
+        # RFC 2253 with UTF-8 left as it is (openssl escapes it as \C3\B6 by default);
+        # cactool prints names in UTF-8.
+        ["openssl", "x509", "-inform", "DER", "-noout", "-nameopt", "RFC2253,-esc_msb",
+         "-subject",
          "-issuer", "-serial", "-startdate", "-enddate", "-fingerprint", "-sha256", "-text",
          "-certopt", "no_sigdump"],
         input_bytes=der,
