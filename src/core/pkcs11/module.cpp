@@ -208,7 +208,9 @@ void Module::initialize() {
 
 ModuleInfo Module::info() const {
     ModuleInfo info;
-    check_rv(cryptoki_.get_info(&info.raw), "C_GetInfo");
+    CK_RV rv = cryptoki_.get_info(&info.raw);
+    if (rv != CKR_OK)
+        throw Error(ErrorDomain::pkcs11, std::uint32_t(rv), "C_GetInfo").with_module(path_);
     info.cryptoki_version = version_text(info.raw.cryptokiVersion);
     info.manufacturer = fixed_field_text(info.raw.manufacturerID);
     info.description = fixed_field_text(info.raw.libraryDescription);
