@@ -22,11 +22,7 @@ constexpr std::size_t kMaxDirectoryEntries = 100000;
 constexpr const char* kOperation = "load trust anchors";
 
 Error anchor_error(CoreCode code, const std::filesystem::path& path, std::string reason) {
-    Error error(code, kOperation, "'" + path.string() + "': " + std::move(reason));
-    ErrorContext context;
-    context.object = path.string();
-    error.with_context(std::move(context));
-    return error;
+    return Error(code, kOperation, "'" + path.string() + "': " + std::move(reason));
 }
 
 Bytes read_file(const std::filesystem::path& file) {
