@@ -62,7 +62,7 @@ std::string joined(const std::vector<std::string>& items) {
 
 std::string version_text(const CK_VERSION& version) {
     char text[16];
-    std::snprintf(text, sizeof text, "%u.%02u", unsigned(version.major), unsigned(version.minor));
+    std::snprintf(text, sizeof text, "%u.%u", unsigned(version.major), unsigned(version.minor));
     return text;
 }
 

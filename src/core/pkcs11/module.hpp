@@ -9,7 +9,8 @@
 
 namespace cac {
 
-// "2.40"; a minor version is always two digits, as PKCS#11 versions are written.
+// "2.40", "2.6": major and minor in decimal, as pkcs11-tool and p11-kit print them (a
+// module that means 2.06 cannot be told from one that means 2.6).
 std::string version_text(const CK_VERSION& version);
 
 struct ModuleInfo {
