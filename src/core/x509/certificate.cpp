@@ -139,13 +139,14 @@ std::string curve_name(EVP_PKEY* key) {
 }
 
 void read_key(X509* cert, CertificateSummary& out) {
-    const ASN1_OBJECT* algorithm = nullptr;
-    X509_PUBKEY_get0_param(const_cast<ASN1_OBJECT**>(&algorithm), nullptr, nullptr, nullptr,
-                           X509_get_X509_PUBKEY(cert));
-    const int nid = algorithm ? OBJ_obj2nid(algorithm) : NID_undef;
-    out.key_type = nid != NID_undef ? key_type_name(nid)
-                   : algorithm      ? oid_text(algorithm)
-                                    : "unknown";
+    ASN1_OBJECT* algorithm = nullptr;
+    X509_PUBKEY_get0_param(&algorithm, nullptr, nullptr, nullptr, X509_get_X509_PUBKEY(cert));
+    if (algorithm == nullptr) {
+        out.key_type = "unknown";
+    } else {
+        const int nid = OBJ_obj2nid(algorithm);
+        out.key_type = nid != NID_undef ? key_type_name(nid) : oid_text(algorithm);
+    }
     // A key OpenSSL cannot decode (an unknown algorithm, a damaged point) still leaves a
     // certificate worth listing; only its size stays unknown.
     EVP_PKEY* key = X509_get0_pubkey(cert);
