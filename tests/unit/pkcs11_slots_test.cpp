@@ -182,7 +182,8 @@ TEST_CASE("token counts and versions decode, unavailable ones are empty") {
     CHECK(info.session_count == 1UL);
     CHECK(info.min_pin_length == 6);
     CHECK(info.max_pin_length == 8);
-    CHECK(info.firmware_version == "2.05");
+    // pkcs11-tool prints {2, 5} as "2.5".
+    CHECK(info.firmware_version == "2.5");
 }
 
 TEST_CASE("slot flags decode") {
