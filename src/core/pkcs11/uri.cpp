@@ -67,9 +67,27 @@ std::string format(P11KitUri* uri, P11KitUriType type) {
     return result;
 }
 
+// A field as other p11-kit users see it: the module's bytes, with NUL padding (which
+// the standard does not allow, and p11-kit would percent-encode) turned into blanks.
+// Leading blanks stay, so a URI printed here finds the token in p11tool and friends too.
+template <std::size_t N>
+void blank_nul_padding(unsigned char (&field)[N]) {
+    unsigned char* end = std::find(field, field + N, 0);
+    std::fill(end, field + N, ' ');
+}
+
+CK_TOKEN_INFO uri_token_info(const CK_TOKEN_INFO& token) {
+    CK_TOKEN_INFO copy = token;
+    blank_nul_padding(copy.label);
+    blank_nul_padding(copy.manufacturerID);
+    blank_nul_padding(copy.model);
+    blank_nul_padding(copy.serialNumber);
+    return copy;
+}
+
 void set_token(P11KitUri* uri, const CK_TOKEN_INFO& token) {
     CK_TOKEN_INFO* info = p11_kit_uri_get_token_info(uri);
-    *info = normalized_token_info(token);
+    *info = uri_token_info(token);
 }
 
 CK_OBJECT_CLASS object_class(ObjectType type) {
@@ -153,8 +171,12 @@ bool TokenUri::matches(const Slot& slot, const CK_INFO* module) const {
     }
     if (!slot.token)
         return false;
-    CK_TOKEN_INFO info = normalized_token_info(slot.token->raw);
-    return p11_kit_uri_match_token_info(uri_.get(), &info) != 0;
+    // The URI may name the token as the module pads it (as printed here and by p11tool)
+    // or as an operator types it, trimmed.
+    CK_TOKEN_INFO as_printed = uri_token_info(slot.token->raw);
+    CK_TOKEN_INFO as_typed = normalized_token_info(slot.token->raw);
+    return p11_kit_uri_match_token_info(uri_.get(), &as_printed) != 0 ||
+           p11_kit_uri_match_token_info(uri_.get(), &as_typed) != 0;
 }
 
 CK_TOKEN_INFO normalized_token_info(const CK_TOKEN_INFO& token) {

@@ -1,9 +1,10 @@
 // Token selection and RFC 7512 pkcs11: URIs (parsed and formatted by p11-kit).
 //
 // p11-kit compares URI fields with the raw, blank-padded fields of CK_TOKEN_INFO. Modules
-// pad those fields in several ways (left, NUL, none), so every comparison and every
-// formatted URI here goes through a copy re-padded the way the standard says: the text
-// as fixed_field_text reads it, blank-padded on the right.
+// pad those fields in several ways (left, NUL, none). A URI printed here keeps the
+// module's bytes (NUL padding blanked), so other p11-kit users find the token with it
+// too; a URI is matched both against those bytes and against the fields re-padded the
+// way the standard says, so a URI typed with the trimmed label matches as well.
 #pragma once
 
 #include <p11-kit/pkcs11.h>
