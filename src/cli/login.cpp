@@ -111,7 +111,8 @@ int run_login(Context& ctx, LoginOptions& options) {
     bool pin_pad = (found.token().flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
     std::optional<Secret> pin = read_pin(options.pin, pin_pad, options.so ? "SO PIN" : "user PIN");
     UserType user = options.so ? UserType::so : UserType::user;
-    Session session(found.module.cryptoki(), found.slot->id);
+    Session session(found.module.cryptoki(), found.slot->id,
+                    options.so ? SessionAccess::read_write : SessionAccess::read_only);
     try {
         std::optional<Login> login;
         if (pin) {

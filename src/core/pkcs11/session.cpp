@@ -8,8 +8,12 @@
 
 namespace cac {
 
-Session::Session(const Cryptoki& cryptoki, CK_SLOT_ID slot) : cryptoki_(cryptoki), slot_(slot) {
-    CK_RV rv = cryptoki_.open_session(slot, CKF_SERIAL_SESSION, &handle_);
+Session::Session(const Cryptoki& cryptoki, CK_SLOT_ID slot, SessionAccess access)
+    : cryptoki_(cryptoki), slot_(slot) {
+    CK_FLAGS flags = CKF_SERIAL_SESSION;
+    if (access == SessionAccess::read_write)
+        flags |= CKF_RW_SESSION;
+    CK_RV rv = cryptoki_.open_session(slot, flags, &handle_);
     if (rv != CKR_OK) {
         throw Error(ErrorDomain::pkcs11, std::uint32_t(rv), "C_OpenSession")
             .with_slot(std::to_string(slot));

@@ -8,12 +8,17 @@
 
 namespace cac {
 
-// A read-only serial session (C_OpenSession with CKF_SERIAL_SESSION), closed by the
-// destructor. The module behind `cryptoki` must outlive it.
+// Read-only unless something needs more: PKCS#11 lets the SO log in only to a read-write
+// session (v3.1 section 5.6, CKR_SESSION_READ_ONLY_EXISTS otherwise).
+enum class SessionAccess { read_only, read_write };
+
+// A serial session (C_OpenSession with CKF_SERIAL_SESSION), closed by the destructor.
+// The module behind `cryptoki` must outlive it.
 class Session {
   public:
     // Throws Error(ErrorDomain::pkcs11, rv, "C_OpenSession") with the slot.
-    Session(const Cryptoki& cryptoki, CK_SLOT_ID slot);
+    Session(const Cryptoki& cryptoki, CK_SLOT_ID slot,
+            SessionAccess access = SessionAccess::read_only);
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     Session(Session&& other) noexcept;
