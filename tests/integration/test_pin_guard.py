@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""The lockout guard and odd token labels, on tokens whose reports SoftHSM2 cannot make.
+
+A small forwarding module (tests/testbed/pkcs11_shim.cpp) sits in front of SoftHSM2 and
+sets PIN flags or re-pads the label in C_GetTokenInfo; everything else is SoftHSM2's.
+What the flags mean comes from PKCS#11 (CKF_USER_PIN_FINAL_TRY: the next wrong PIN
+locks it; CKF_USER_PIN_LOCKED: it is locked); the tokens' labels from pkcs11-tool.
+"""
+
+import os
+import unittest
+
+import base
+import softhsm_fixture as sf
+
+CKF_USER_PIN_COUNT_LOW = 0x10000
+CKF_USER_PIN_FINAL_TRY = 0x20000
+CKF_USER_PIN_LOCKED = 0x40000
+
+
+class ShimTestCase(base.CactoolTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.shim = os.environ.get("CACTOOL_PKCS11_SHIM")
+        if not cls.shim or not os.path.exists(cls.shim):
+            raise unittest.SkipTest("CACTOOL_PKCS11_SHIM does not name the built shim")
+
+    def shim_env(self, **settings):
+        env = dict(self.hsm.env, CACTOOL_SHIM_MODULE=self.hsm.module)
+        env.update(settings)
+        return env
+
+    def login(self, env, *extra, pin=None):
+        pin = self.hsm.user_pin if pin is None else pin
+        return self.cactool("login", "--module", self.shim, "--token", sf.PIN_TOKEN,
+                            "--pin-stdin", "--json", *extra, env=env,
+                            input_bytes=(pin + "\n").encode())
+
+
+class LockoutGuardTest(ShimTestCase):
+    def test_final_try_is_refused_without_trying(self):
+        env = self.shim_env(CACTOOL_SHIM_SET_TOKEN_FLAGS="%x" % CKF_USER_PIN_FINAL_TRY)
+        # A wrong PIN: were it presented, SoftHSM2 would answer CKR_PIN_INCORRECT (exit 4).
+        doc = self.json_of(self.login(env, pin=self.hsm.wrong_pin), 5)
+        self.assertEqual(doc["result"], "refused")
+        self.assertEqual(doc["pin_status"]["retries_left"], 1)
+        self.assertTrue(doc["pin_status"]["final_try"])
+
+    def test_force_presents_the_pin_at_the_final_try(self):
+        env = self.shim_env(CACTOOL_SHIM_SET_TOKEN_FLAGS="%x" % CKF_USER_PIN_FINAL_TRY)
+        doc = self.json_of(self.login(env, "--force", pin=self.hsm.wrong_pin), 4)
+        self.assertEqual(doc["result"], "incorrect")
+        doc = self.json_of(self.login(env, "--force"), 0)
+        self.assertEqual(doc["result"], "ok")
+
+    def test_locked_pin_is_not_tried(self):
+        env = self.shim_env(CACTOOL_SHIM_SET_TOKEN_FLAGS="%x" % CKF_USER_PIN_LOCKED)
+        doc = self.json_of(self.login(env, "--force"), 5)
+        self.assertEqual(doc["result"], "locked")
+        self.assertEqual(doc["pin_status"]["retries_left"], 0)
+
+    def test_threshold_zero_turns_the_guard_off(self):
+        env = self.shim_env(CACTOOL_SHIM_SET_TOKEN_FLAGS="%x" % CKF_USER_PIN_FINAL_TRY)
+        config = os.path.join(self.hsm.root, "threshold0.json")
+        with open(config, "w") as f:
+            f.write('{"lockout_threshold": 0}\n')
+        doc = self.json_of(self.login(env, "--config", config), 0)
+        self.assertEqual(doc["result"], "ok")
+
+    def test_check_reports_the_flags(self):
+        flags = CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY
+        env = self.shim_env(CACTOOL_SHIM_SET_TOKEN_FLAGS="%x" % flags)
+        r = self.cactool("login", "--module", self.shim, "--token", sf.PIN_TOKEN, "--check",
+                         "--json", env=env)
+        status = self.json_of(r, 0)["pin_status"]
+        self.assertEqual((status["count_low"], status["final_try"], status["locked"]),
+                         (True, True, False))
+
+    def test_certs_login_is_guarded_too(self):
+        env = self.shim_env(CACTOOL_SHIM_SET_TOKEN_FLAGS="%x" % CKF_USER_PIN_FINAL_TRY)
+        r = self.cactool("certs", "--module", self.shim, "--token", sf.PIN_TOKEN, "--login",
+                         "--pin-stdin", "--json", env=env,
+                         input_bytes=(self.hsm.wrong_pin + "\n").encode())
+        err = self.assertErrorDocument(r, 5)
+        self.assertEqual(err["name"], "CACTOOL_LOCKOUT_GUARD")
+
+
+class PaddedLabelTest(ShimTestCase):
+    def test_label_padded_each_way_is_found_by_label_and_uri(self):
+        for padding in ("left", "nul"):
+            with self.subTest(padding=padding):
+                env = self.shim_env(CACTOOL_SHIM_LABEL_PADDING=padding)
+                doc = self.json_of(self.cactool("slots", "--module", self.shim,
+                                                "--token", sf.MAIN, "--json", env=env))
+                tokens = [s["token"] for s in doc["modules"][0]["slots"]]
+                self.assertEqual([t["label"] for t in tokens], [sf.MAIN])
+                uri = tokens[0]["uri"]
+                doc = self.json_of(self.cactool("certs", "--module", self.shim, "--token", uri,
+                                                "--json", env=env))
+                self.assertEqual(doc["token"]["label"], sf.MAIN)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
