@@ -51,6 +51,36 @@ class ErrorsTest(base.CactoolTestCase):
         fake.write_text("this is not an ELF file\n")
         self.assertModuleFailure(fake)
 
+    def test_module_whose_dependency_is_missing(self):
+        # A real PKCS#11 entry point in a library that needs another library, which is
+        # then removed: the loader's own complaint must reach the operator.
+        if testlib.require_tools("cc"):
+            self.skipTest("no C compiler to build the test libraries")
+        dep_c, mod_c = self.dir / "dep.c", self.dir / "mod.c"
+        dep_c.write_text("int cactool_test_dependency(void) { return 0; }\n")
+        mod_c.write_text("int cactool_test_dependency(void);\n"
+                         "long C_GetFunctionList(void **list) {\n"
+                         "    *list = 0; return cactool_test_dependency(); }\n")
+        dep = self.dir / "libcactooltestdep.so"
+        module = self.dir / "needs-dep-pkcs11.so"
+        testlib.run_tool(["cc", "-shared", "-fPIC", "-o", str(dep), str(dep_c)])
+        testlib.run_tool(["cc", "-shared", "-fPIC", "-o", str(module), str(mod_c),
+                          "-L", str(self.dir), "-lcactooltestdep"])
+        dep.unlink()
+        r, err = self.assertModuleFailure(module)
+        self.assertIn("libcactooltestdep.so", r.stderr, "the loader names the missing library")
+        self.assertIn("ldd", (err["hint"] or "") + r.stderr, "the hint suggests ldd")
+
+    def test_module_whose_initialisation_fails(self):
+        # SoftHSM2 refuses C_Initialize when its configuration file cannot be read.
+        env = dict(self.hsm.env, SOFTHSM2_CONF=str(self.dir / "missing-softhsm2.conf"))
+        r = self.cactool("slots", "--module", self.hsm.module, env=env)
+        self.assertExit(r, 6)
+        self.assertIn("C_Initialize", r.stderr, "the message names the failing call")
+        err = self.assertErrorDocument(
+            self.cactool("slots", "--module", self.hsm.module, "--json", env=env), 6)
+        self.assertEqual(err["name"], "CACTOOL_MODULE_INIT_FAILED")
+
     def test_unknown_module_name(self):
         r = self.cactool("slots", "--module", "no-such-p11kit-module-name")
         self.assertIn(r.rc, (3, 6), "an unknown module name: not found or unavailable\n"
