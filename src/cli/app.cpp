@@ -205,10 +205,12 @@ int run(int argc, char** argv) {
     try {
         app.parse(int(argv_view.size()), argv_view.data());
     } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+        if (e.get_exit_code() == 0)
+            return app.exit(e);  // --help, --version
         // A mistyped subcommand surfaces as a missing subcommand plus a stray word.
         std::vector<std::string> extras = app.remaining(true);
-        if (!extras.empty()) return ctx.out.failure(unexpected_word(extras.front()));
+        if (!extras.empty())
+            return ctx.out.failure(unexpected_word(extras.front()));
         if (dynamic_cast<const CLI::RequiredError*>(&e) && app.get_subcommands().empty()) {
             std::cerr << app.help();
             return exit_usage;
