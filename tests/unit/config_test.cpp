@@ -69,3 +69,9 @@ TEST_CASE("an oversized file is refused before parsing") {
     std::string huge(2 << 20, ' ');
     CHECK(failure_of(huge).find("larger than") != std::string::npos);
 }
+
+TEST_CASE("a number too large for a double is refused, not a crash") {
+    // Found by the config fuzz target: nlohmann reports it as out_of_range, not a parse error.
+    CHECK(failure_of("3e442").find("malformed JSON") != std::string::npos);
+    CHECK(failure_of("{\"timeout_seconds\": 1e999}").find("malformed JSON") != std::string::npos);
+}

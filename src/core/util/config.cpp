@@ -170,6 +170,14 @@ Config parse_config(std::string_view text, const std::string& origin) {
         }
         throw Error(CoreCode::config_invalid, "read config file",
                     origin + ":" + std::to_string(line) + ": malformed JSON: " + detail);
+    } catch (const json::exception& e) {
+        // Valid syntax that nlohmann cannot represent, such as a number beyond a double.
+        std::string detail = e.what();
+        if (std::size_t at = detail.find("] "); at != std::string::npos) {
+            detail = detail.substr(at + 2);
+        }
+        throw Error(CoreCode::config_invalid, "read config file",
+                    origin + ": malformed JSON: " + detail);
     }
     if (!document.is_object()) {
         throw Error(CoreCode::config_invalid, "read config file",
