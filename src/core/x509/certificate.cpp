@@ -1,7 +1,5 @@
 #include "core/x509/certificate.hpp"
 
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
@@ -10,6 +8,7 @@
 
 #include "core/util/error.hpp"
 #include "core/x509/openssl.hpp"
+#include "core/x509/public_key.hpp"
 
 namespace cac {
 namespace {
@@ -91,76 +90,6 @@ void read_serial(X509* cert, CertificateSummary& out) {
     }
 }
 
-std::string key_type_name(int nid) {
-    switch (nid) {
-        case NID_rsaEncryption:
-            return "rsa";
-        case NID_rsassaPss:
-            return "rsa_pss";
-        case NID_X9_62_id_ecPublicKey:
-            return "ec";
-        case NID_ED25519:
-            return "ed25519";
-        case NID_ED448:
-            return "ed448";
-        case NID_dsa:
-            return "dsa";
-        case NID_X25519:
-            return "x25519";
-        case NID_X448:
-            return "x448";
-        default:
-            break;
-    }
-    const char* name = OBJ_nid2sn(nid);
-    return name ? name : "unknown";
-}
-
-std::string oid_text(const ASN1_OBJECT* object) {
-    const int length = OBJ_obj2txt(nullptr, 0, object, 1);
-    if (length <= 0) {
-        return "unknown";
-    }
-    std::string text(static_cast<std::size_t>(length) + 1, '\0');
-    OBJ_obj2txt(text.data(), length + 1, object, 1);
-    text.resize(static_cast<std::size_t>(length));
-    return text;
-}
-
-std::string curve_name(EVP_PKEY* key) {
-    std::array<char, 80> group{};
-    std::size_t length = 0;
-    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group.data(), group.size(),
-                                       &length) != 1) {
-        return {};  // explicit curve parameters have no name
-    }
-    const char* nist = EC_curve_nid2nist(OBJ_txt2nid(group.data()));
-    return nist ? nist : group.data();
-}
-
-void read_key(X509* cert, CertificateSummary& out) {
-    ASN1_OBJECT* algorithm = nullptr;
-    X509_PUBKEY_get0_param(&algorithm, nullptr, nullptr, nullptr, X509_get_X509_PUBKEY(cert));
-    if (algorithm == nullptr) {
-        out.key_type = "unknown";
-    } else {
-        const int nid = OBJ_obj2nid(algorithm);
-        out.key_type = nid != NID_undef ? key_type_name(nid) : oid_text(algorithm);
-    }
-    // A key OpenSSL cannot decode (an unknown algorithm, a damaged point) still leaves a
-    // certificate worth listing; only its size stays unknown.
-    EVP_PKEY* key = X509_get0_pubkey(cert);
-    if (key == nullptr) {
-        ERR_clear_error();
-        return;
-    }
-    out.key_bits = EVP_PKEY_get_bits(key);
-    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) {
-        out.curve = curve_name(key);
-    }
-    ERR_clear_error();
-}
-
 // The extension decoded by OpenSSL, nullptr when absent; throws when it is present but
 // damaged or repeated (RFC 5280 4.2 allows one instance of each).
 void* find_extension(X509* cert, int nid, const char* name) {
@@ -211,7 +140,7 @@ std::string purpose_name(const ASN1_OBJECT* purpose) {
         {"2.16.840.1.101.3.6.8", "piv_card_auth"},
         {"1.3.6.1.5.2.3.4", "pkinit_client"},
     }};
-    const std::string oid = oid_text(purpose);
+    const std::string oid = ossl::oid_text(purpose);
     for (const Known& known : kKnown) {
         if (oid == known.oid) {
             return known.name;
@@ -243,17 +172,13 @@ void read_basic_constraints(X509* cert, CertificateSummary& out) {
     }
 }
 
-void read_self_signature(X509* cert, CertificateSummary& out) {
-    out.self_issued = X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0;
-    EVP_PKEY* key = X509_get0_pubkey(cert);
-    out.self_signed = out.self_issued && key != nullptr && X509_verify(cert, key) == 1;
-    ERR_clear_error();
-}
-
 std::string sha256_hex(std::span<const std::uint8_t> der) {
     std::array<std::uint8_t, EVP_MAX_MD_SIZE> digest{};
     unsigned int length = 0;
-    if (EVP_Digest(der.data(), der.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+    // The digest fetched once: EVP_sha256() would be looked up in the provider on every call.
+    const EVP_MD* md = ossl::sha256();
+    if (EVP_Digest(der.data(), der.size(), digest.data(), &length, md ? md : EVP_sha256(),
+                   nullptr) != 1) {
         throw Error(CoreCode::internal, "compute SHA-256", ossl::take_error("digest failed"));
     }
     return to_hex(std::span(digest.data(), length));
@@ -308,7 +233,9 @@ CertificateSummary summarize_certificate(std::span<const std::uint8_t> der, std:
     }
     ERR_clear_error();
     bool trailing = false;
-    ossl::X509Ptr cert = ossl::parse_der(der, &trailing);
+    // Without its key decoded, which is most of what a parse costs; read_public_key reads
+    // the key's algorithm and size from the encoding.
+    ossl::X509Ptr cert = ossl::parse_der_keyless(der, &trailing);
     if (trailing) {
         fail("extra bytes after the certificate");
     }
@@ -322,13 +249,26 @@ CertificateSummary summarize_certificate(std::span<const std::uint8_t> der, std:
     out.issuer = ossl::name_text(X509_get_issuer_name(cert.get()));
     read_serial(cert.get(), out);
     read_validity(cert.get(), now, out);
-    read_key(cert.get(), out);
+    read_public_key(cert.get(), der, out);
     read_key_usage(cert.get(), out);
     read_extended_key_usage(cert.get(), out);
     read_basic_constraints(cert.get(), out);
-    read_self_signature(cert.get(), out);
+    out.self_issued =
+        X509_NAME_cmp(X509_get_subject_name(cert.get()), X509_get_issuer_name(cert.get())) == 0;
     out.sha256 = sha256_hex(der);
     return out;
+}
+
+bool verify_self_signature(const CertificateSummary& summary) {
+    if (!summary.self_issued) {
+        return false;
+    }
+    ERR_clear_error();
+    ossl::X509Ptr cert = ossl::parse_der(summary.der);
+    EVP_PKEY* key = cert ? X509_get0_pubkey(cert.get()) : nullptr;
+    const bool verified = key != nullptr && X509_verify(cert.get(), key) == 1;
+    ERR_clear_error();
+    return verified;
 }
 
 }  // namespace cac

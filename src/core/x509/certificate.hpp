@@ -2,7 +2,8 @@
 //
 // A certificate arrives as DER from a token (CKA_VALUE) or a PIV container, which makes it
 // untrusted input: the parser refuses anything over kMaxCertificateSize and anything with
-// bytes after the certificate, and every field below is derived by OpenSSL 3. The fields
+// bytes after the certificate, and every field below is derived by OpenSSL 3. A summary is
+// cheap (a token may hold hundreds of certificates): no signature is checked to make it. The fields
 // are the ones `cactool certs` reports (SPEC.md, the `certificates` keys).
 #pragma once
 
@@ -82,16 +83,21 @@ struct CertificateSummary {
     bool is_ca = false;
     std::optional<long> path_length;
 
-    // Subject and issuer names are equal (RFC 5280 "self-issued").
+    // Subject and issuer names are equal (RFC 5280 "self-issued"). Whether the certificate
+    // is also self-signed is verify_self_signature's question, as it costs a signature
+    // check.
     bool self_issued = false;
-    // Self-issued and the signature verifies with the certificate's own key.
-    bool self_signed = false;
 };
 
 // Parses one DER certificate and summarises it as of `now`. Throws
 // Error(CoreCode::certificate_invalid, "parse certificate", reason) for input that is
 // empty, larger than kMaxCertificateSize, followed by extra bytes, or not a certificate.
 CertificateSummary summarize_certificate(std::span<const std::uint8_t> der, std::time_t now);
+
+// Whether the certificate is self-issued and its signature verifies with its own public
+// key (RFC 5280 "self-signed"). A key-rollover certificate is self-issued but signed by the
+// previous key, so false. Also false for a summary whose DER does not parse.
+bool verify_self_signature(const CertificateSummary& summary);
 
 // RFC 3339 UTC text of a Unix time: "2052-12-31T23:59:59Z".
 std::string format_rfc3339(std::int64_t unix_time);

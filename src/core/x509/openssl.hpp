@@ -76,8 +76,22 @@ std::string take_error(std::string_view fallback);
 // reason stays on the error queue, or there is none for trailing bytes).
 X509Ptr parse_der(std::span<const std::uint8_t> der, bool* trailing = nullptr);
 
+// The same parse, but the certificate's public key is left undecoded:
+// X509_get0_pubkey() returns nullptr, and nothing that needs the key (X509_verify,
+// X509_digest, chain checks) works on the result. Everything else reads as usual, through
+// X509_get0_X509_PUBKEY for the key's algorithm and bits. It costs a sixth of parse_der,
+// which in OpenSSL 3.0 builds a key decoder context for every certificate.
+X509Ptr parse_der_keyless(std::span<const std::uint8_t> der, bool* trailing = nullptr);
+
+// SHA-256, fetched from the default library context once per process; nullptr when the
+// default provider offers none.
+const EVP_MD* sha256();
+
 // The DER encoding of a parsed certificate.
 Bytes encode_der(X509* cert);
+
+// The dotted form of an OID ("2.16.840.1.101.3.6.8"); "unknown" if it has none.
+std::string oid_text(const ASN1_OBJECT* object);
 
 // RFC 2253 text of a name in UTF-8, as `openssl x509 -nameopt RFC2253,-esc_msb` prints it.
 std::string name_text(const X509_NAME* name);
