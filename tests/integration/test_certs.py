@@ -15,7 +15,6 @@ import softhsm_fixture as sf
 import testlib
 
 PIN_VAR = "CACTOOL_TEST_PIN"
-PIV_SLOTS = {None, "9a", "9c", "9d", "9e"}
 
 
 def eku_mismatch(got, oids):
@@ -87,7 +86,7 @@ class CertsTestBase(base.CactoolTestCase):
                              where + "days_left %r, openssl's notAfter gives %.2f"
                              % (got["days_left"], days))
         if facts["key_usage"] is None:
-            self.assertIn(got["key_usage"], (None, []), where + "no keyUsage extension")
+            self.assertEqual(got["key_usage"], [], where + "no keyUsage extension")
         else:
             self.assertEqual(len(got["key_usage"]), len(facts["key_usage"]),
                              where + "key_usage %r vs openssl %r" % (got["key_usage"],
@@ -97,13 +96,15 @@ class CertsTestBase(base.CactoolTestCase):
                                 where + "key_usage %r lacks %s" % (got["key_usage"],
                                                                    " or ".join(sorted(names))))
         if facts["extended_key_usage"] is None:
-            self.assertIn(got["extended_key_usage"], (None, []), where + "no EKU extension")
+            self.assertEqual(got["extended_key_usage"], [], where + "no EKU extension")
         else:
             why = eku_mismatch(got["extended_key_usage"], facts["extended_key_usage"])
             self.assertIsNone(why, where + "extended_key_usage %r: %s"
                               % (got["extended_key_usage"], why))
         self.assertIs(got["has_private_key"], has_key, where + "has_private_key")
-        self.assertIn(got["piv_slot"], PIV_SLOTS, where + "piv_slot")
+        # SoftHSM2 is no PIV module and these labels are not PIV labels: an id of 01 there
+        # says nothing about slot 9A.
+        self.assertIsNone(got["piv_slot"], where + "piv_slot on a non-PIV token")
         self.assertIsNone(got["validation"], where + "validation is null without --validate")
         self.check_object_uri(got, cert.token, cert.id_hex, cert.label)
 

@@ -130,14 +130,9 @@ class WrongPinTest(LoginTestBase):
         self.assertIs(check["pin_status"]["count_low"], "user_pin_count_low" in flags,
                       "--check agrees with pkcs11-tool after a wrong PIN (flags %s)" % flags)
 
-        # With the count low, a cautious tool may refuse; then it says so and exits 5.
+        # A count that is low but not at the final try is no reason to refuse: PKCS#11
+        # says only that a try was lost, and the default threshold refuses at the last one.
         r = self.login(token, "--pin-stdin", "--json",
-                       input_bytes=(self.hsm.user_pin + "\n").encode())
-        self.assertIn(r.rc, (0, 5), r.describe())
-        self.assertEqual(self.json_of(r, r.rc)["result"], "ok" if r.rc == 0 else "refused",
-                         r.describe())
-
-        r = self.login(token, "--pin-stdin", "--force", "--json",
                        input_bytes=(self.hsm.user_pin + "\n").encode())
         self.assertLoginDocument(self.json_of(r), "ok", "user", token)
         self.assertNotIn("user_pin_count_low", self.oracle_flags(token),
