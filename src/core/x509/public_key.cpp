@@ -7,7 +7,6 @@
 #include <openssl/objects.h>
 
 #include <array>
-#include <climits>
 #include <optional>
 
 #include "core/x509/openssl.hpp"
@@ -82,7 +81,7 @@ std::optional<KeyFacts> read_rsa(const KeyInfo& info) {
     if (info.nid == NID_rsassaPss && info.parameter_type != V_ASN1_UNDEF) {
         return std::nullopt;
     }
-    if (info.key.empty() || info.key.size() > LONG_MAX) {
+    if (info.key.empty()) {
         return std::nullopt;
     }
     const unsigned char* cursor = info.key.data();
