@@ -60,6 +60,8 @@ const ProcessState& process_state() {
     return state;
 }
 
+// ASN1_item_d2i_ex takes the library context as it is; d2i_X509 would need the
+// certificate made beforehand with X509_new_ex to carry one.
 X509Ptr parse_in(std::span<const std::uint8_t> der, bool* trailing, OSSL_LIB_CTX* context) {
     if (trailing) {
         *trailing = false;
