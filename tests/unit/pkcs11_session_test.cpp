@@ -150,9 +150,31 @@ TEST_CASE("the trace names each call with its arguments, result and duration, PI
     REQUIRE(captured.lines.size() == 2);
     CHECK(captured.lines[0].rfind("trace: pkcs11: C_OpenSession(slot=2, flags=0x4", 0) == 0);
     CHECK(captured.lines[1].find(
-              "C_Login(session=7, user=CKU_USER, pin=<6 bytes masked>) = CKR_PIN_INCORRECT (") !=
+              "C_Login(session=7, user=CKU_USER, pin=<masked>) = CKR_PIN_INCORRECT (") !=
           std::string::npos);
     CHECK(captured.lines[1].find(" ms)\n") != std::string::npos);
+}
+
+TEST_CASE("the trace does not tell the PIN's length") {
+    FakeModule fake;
+    fake.login = [](CK_USER_TYPE, const unsigned char*, CK_ULONG) { return CKR_OK; };
+    CapturedLog captured;
+    Session session(fake.cryptoki(), 0);
+    for (const char* digits : {"123456", "12345678"}) {
+        Secret pin(digits);
+        Login login(session, UserType::user, pin);
+    }
+    { Login pin_pad(session, UserType::user); }
+    std::vector<std::string> pins;
+    for (const auto& line : captured.lines) {
+        if (line.find("C_Login(") == std::string::npos)
+            continue;
+        std::size_t start = line.find("pin=");
+        REQUIRE(start != std::string::npos);
+        pins.push_back(line.substr(start, line.find(") = ", start) - start));
+    }
+    CHECK(pins == std::vector<std::string>{"pin=<masked>", "pin=<masked>",
+                                           "pin=NULL (protected authentication path)"});
 }
 
 TEST_CASE("without --trace nothing is written") {

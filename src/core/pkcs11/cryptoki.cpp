@@ -221,8 +221,9 @@ CK_RV Cryptoki::login(CK_SESSION_HANDLE session, CK_USER_TYPE user, const Secret
     CK_ULONG length = pin == nullptr ? 0 : CK_ULONG(pin->size());
     CK_RV rv = invoke(fn_->C_Login, session, user, bytes, length);
     return call.done(rv, [&] {
-        std::string masked = pin == nullptr ? std::string("NULL (protected authentication path)")
-                                            : "<" + std::to_string(length) + " bytes masked>";
+        // Not even the length: PIV PINs are 6 to 8 digits, so it would narrow a guess.
+        std::string masked =
+            pin == nullptr ? std::string("NULL (protected authentication path)") : "<masked>";
         return "session=" + std::to_string(session) + ", user=" + user_text(user) +
                ", pin=" + masked;
     });
