@@ -74,6 +74,15 @@ TEST_CASE("a module path that does not exist is module_not_found") {
     CHECK(error.context().module == "/nonexistent/opensc-pkcs11.so");
 }
 
+TEST_CASE("a directory given as the module says it is a directory") {
+    TempDir dir;
+    Error error = caught([&] { (void)Module::load_path(dir.path.string()); });
+    CHECK(error.is(CoreCode::module_not_found));
+    CHECK(error.reason().find("is a directory") != std::string::npos);
+    CHECK(error.reason().find("no such file") == std::string::npos);
+    CHECK(error.hint().find("library file") != std::string::npos);
+}
+
 TEST_CASE("a file that is not a shared library fails to load with the loader's reason") {
     TempDir dir;
     std::string path = dir.file("fake-pkcs11.so", "this is not an ELF file\n");
@@ -227,6 +236,25 @@ TEST_CASE("discovery takes explicit choices in order and never falls through") {
     CHECK(resolve_module(inputs).source == "config");
     inputs.module_option = (dir.path / "missing.so").string();
     CHECK(caught([&] { (void)resolve_module(inputs); }).is(CoreCode::module_not_found));
+}
+
+TEST_CASE("a directory as --module or PKCS11_LIB_PATH is named as one, with the modules in it") {
+    TempDir dir;
+    DiscoveryInputs inputs;
+    inputs.registry = [] { return std::vector<RegisteredModule>{}; };
+    inputs.well_known_paths = {};
+    inputs.module_option = dir.path.string();
+    Error error = caught([&] { (void)resolve_module(inputs); });
+    CHECK(error.is(CoreCode::module_not_found));
+    CHECK(error.reason().find("is a directory") != std::string::npos);
+    CHECK(error.reason().find("--module") != std::string::npos);
+    CHECK(error.hint().find("library file") != std::string::npos);
+    std::string module = dir.file("libsofthsm2.so");
+    inputs.module_option.clear();
+    inputs.env_lib_path = dir.path.string() + "/";
+    error = caught([&] { (void)resolve_module(inputs); });
+    CHECK(error.reason().find("PKCS11_LIB_PATH") != std::string::npos);
+    CHECK(error.hint().find(module) != std::string::npos);
 }
 
 TEST_CASE("a module name is resolved through search paths and the registry") {

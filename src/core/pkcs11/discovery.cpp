@@ -64,6 +64,23 @@ std::string registry_names(const std::vector<RegisteredModule>& modules) {
     return names.empty() ? "none" : names;
 }
 
+// Modules are files; a directory given instead gets a hint naming the known module
+// files inside it, when there are any.
+Error directory_given(const std::string& spec, const std::string& source) {
+    std::string hint = "give the module's library file, not the directory it is in";
+    std::vector<std::string> inside;
+    for (const auto& name : module_file_names) {
+        if (is_file(spec + "/" + name))
+            inside.push_back((fs::path(spec) / name).string());
+    }
+    if (!inside.empty())
+        hint += ", e.g. " + inside.front();
+    return Error(CoreCode::module_not_found, "find module",
+                 "'" + spec + "' (from " + source + ") is a directory, not a module file")
+        .with_module(spec)
+        .with_hint(hint);
+}
+
 // A --module, PKCS11_LIB_PATH or config value: a path, a file in a configured search
 // directory, or a name registered with p11-kit.
 ModuleChoice resolve_spec(const std::string& spec, const std::string& source,
@@ -71,6 +88,8 @@ ModuleChoice resolve_spec(const std::string& spec, const std::string& source,
     if (has_separator(spec)) {
         if (is_file(spec))
             return {spec, {}, source};
+        if (is_directory(spec))
+            throw directory_given(spec, source);
         throw Error(CoreCode::module_not_found, "find module", "no such file: " + spec)
             .with_module(spec)
             .with_hint("check the path given by " + source);
@@ -86,6 +105,8 @@ ModuleChoice resolve_spec(const std::string& spec, const std::string& source,
         return {found->path, found->name, source};
     if (is_file(spec))
         return {spec, {}, source};
+    if (is_directory(spec))
+        throw directory_given(spec, source);
     throw Error(CoreCode::module_not_found, "find module",
                 "'" + spec + "' is neither a file nor a module registered with p11-kit")
         .with_module(spec)

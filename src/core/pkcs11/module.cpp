@@ -115,6 +115,13 @@ Module Module::load_path(const std::string& path) {
         throw Error(CoreCode::module_not_found, "load module", "no such file: " + path)
             .with_module(path);
     }
+    // dlopen would say only "cannot read file data: Is a directory".
+    if (std::filesystem::is_directory(path, ignored)) {
+        throw Error(CoreCode::module_not_found, "load module",
+                    "'" + path + "' is a directory, not a module file")
+            .with_module(path)
+            .with_hint("give the module's library file, not the directory it is in");
+    }
     // Without a slash dlopen would search the library path instead of this file.
     std::string file = path.find('/') == std::string::npos ? "./" + path : path;
     dlerror();
