@@ -17,6 +17,11 @@
 namespace cac::cli {
 namespace {
 
+// Subcommands SPEC.md names that this release does not have yet; naming one gets a
+// clear answer rather than "unexpected argument".
+constexpr std::string_view later_subcommands[] = {"readers", "watch", "apdu", "diag",
+                                                  "errors-report"};
+
 const Command command_table[] = {
     {"slots", "PKCS#11 modules, slots and tokens, with flags and PIN status", setup_slots},
     {"certs", "certificates on a token, with their keys, validity and chain", setup_certs},
@@ -24,18 +29,21 @@ const Command command_table[] = {
 };
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {
+    const CLI::Validator& nonempty = nonempty_value();
     app.add_flag("--json", g.json, "Machine output: one JSON document on stdout");
     app.add_flag("-v,--verbose", g.verbose, "More detail on stderr (repeat for debug)");
     app.add_flag("-q,--quiet", g.quiet, "Only errors on stderr");
     app.add_flag("--trace", g.trace,
                  "Log every PKCS#11 call and APDU with its duration (PINs masked)");
-    app.add_option("--module", g.module, "PKCS#11 module: a path or a p11-kit module name");
-    app.add_option("--reader", g.reader, "PC/SC reader: index, exact name or unique substring");
-    app.add_option("--slot", g.slot, "PKCS#11 slot id");
-    app.add_option("--token", g.token, "Token label or pkcs11: URI");
-    app.add_option("--timeout", g.timeout, "Bound on card operations, in seconds");
-    app.add_option("--config", g.config, "Config file (default: XDG then /etc)");
-    app.add_option("--journal", g.journal, "Error journal location");
+    app.add_option("--module", g.module, "PKCS#11 module: a path or a p11-kit module name")
+        ->check(nonempty);
+    app.add_option("--reader", g.reader, "PC/SC reader: index, exact name or unique substring")
+        ->check(nonempty);
+    app.add_option("--slot", g.slot, "PKCS#11 slot id")->check(nonempty);
+    app.add_option("--token", g.token, "Token label or pkcs11: URI")->check(nonempty);
+    app.add_option("--timeout", g.timeout, "Bound on card operations, in seconds")->check(nonempty);
+    app.add_option("--config", g.config, "Config file (default: XDG then /etc)")->check(nonempty);
+    app.add_option("--journal", g.journal, "Error journal location")->check(nonempty);
     app.add_flag("--no-journal", g.no_journal, "Keep no error journal");
     app.add_option("--color", g.color, "Colour: auto, always or never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -77,6 +85,15 @@ Error unexpected_word(const std::string& word) {
         return pin_on_command_line();
     if (word.starts_with("-"))
         return usage("unknown option " + word);
+    for (std::string_view later : later_subcommands) {
+        if (word == later)
+            return usage("the '" + word + "' subcommand is not in this release of cactool");
+    }
+    for (const Command& command : command_table) {
+        // `cactool-certs certs`: the link already names the subcommand.
+        if (word == command.name)
+            return usage("'" + word + "' given twice: the subcommand is already chosen");
+    }
     for (const Command& command : command_table) {
         if (edit_distance(word, command.name) <= 2) {
             return usage("unknown subcommand '" + word + "'; did you mean '" +
@@ -115,7 +132,7 @@ double parse_seconds(const std::string& text, const std::string& source) {
     }
     if (used != text.size() || !(seconds > 0 && seconds <= 3600)) {
         throw Error(CoreCode::usage, "read " + source,
-                    "'" + text + "' is not a number of seconds between 0 and 3600");
+                    "'" + text + "' is not a number of seconds above 0 and at most 3600");
     }
     return seconds;
 }
@@ -182,6 +199,13 @@ std::span<const Command> commands() {
     return command_table;
 }
 
+const CLI::Validator& nonempty_value() {
+    static const CLI::Validator nonempty(
+        [](std::string& value) { return value.empty() ? std::string("must not be empty") : ""; },
+        "", "NONEMPTY");
+    return nonempty;
+}
+
 int run(int argc, char** argv) {
     std::vector<std::string> args = arguments_of(argc, argv);
     std::vector<char*> argv_view;
@@ -212,6 +236,8 @@ int run(int argc, char** argv) {
         if (!extras.empty())
             return ctx.out.failure(unexpected_word(extras.front()));
         if (dynamic_cast<const CLI::RequiredError*>(&e) && app.get_subcommands().empty()) {
+            if (wants_json)
+                return ctx.out.usage_failure("no subcommand given");
             std::cerr << app.help();
             return exit_usage;
         }
@@ -220,7 +246,7 @@ int run(int argc, char** argv) {
     ctx.out.configure(ctx.options.json, ctx.options.color);
     for (const auto& [sub, runner] : runners) {
         if (sub->parsed())
-            return run_parsed(ctx, runner);
+            return finish_output(run_parsed(ctx, runner));
     }
     return ctx.out.usage_failure("no subcommand given");
 }

@@ -27,6 +27,7 @@ namespace {
 struct CertsOptions {
     bool login = false;
     bool force = false;
+    bool overwrite = false;
     PinOptions pin;
     std::string export_to;
     std::string format = "pem";
@@ -34,6 +35,7 @@ struct CertsOptions {
     std::string ca_file;
     std::string ca_dir;
     std::string at;
+    CLI::Option* format_option = nullptr;
 };
 
 // One certificate object as read from the token, with what could be made of it.
@@ -88,23 +90,34 @@ TrustAnchors load_anchors(const Context& ctx, const CertsOptions& options) {
             .with_hint("give --ca-file or --ca-dir, or trust_anchors in the config file");
     }
     TrustAnchors anchors;
-    if (!file.empty())
-        anchors.add_file(file);
-    if (!dir.empty())
-        anchors.add_directory(dir);
+    try {
+        if (!file.empty())
+            anchors.add_file(file);
+        if (!dir.empty())
+            anchors.add_directory(dir);
+    } catch (const Error& e) {
+        // Anchors the operator named that cannot be used are a bad option value.
+        throw Error(CoreCode::usage, "load trust anchors", e.reason())
+            .with_hint(
+                "check the file given with --ca-file or --ca-dir (or trust_anchors in "
+                "the config file)");
+    }
     return anchors;
 }
 
-// Every other certificate on the token may be an intermediate of this one.
+// Every other certificate on the token may be an intermediate of this one. They are
+// parsed once for all leaves: parsing them again for each made a token of a few thousand
+// certificates take many minutes.
 void validate_all(std::vector<Listed>& listed, const TrustAnchors& anchors, std::time_t at) {
     std::vector<Bytes> on_token;
     for (const Listed& l : listed) {
         if (l.summary)
             on_token.push_back(l.summary->der);
     }
+    const ChainValidator validator(anchors, on_token);
     for (Listed& l : listed) {
         if (l.summary)
-            l.validation = validate_chain(*l.summary, on_token, anchors, at);
+            l.validation = validator.validate(*l.summary, at);
     }
 }
 
@@ -150,14 +163,26 @@ void export_all(std::vector<Listed>& listed, const CertsOptions& options) {
         throw Error(CoreCode::io_error, "export certificates",
                     options.export_to + " is not a directory and cannot be created");
     }
+    // Every name is chosen, and checked against what the directory already holds, before
+    // anything is written: a refused export writes nothing.
     ExportNames names(format);
+    std::vector<std::pair<Listed*, std::filesystem::path>> plan;
     for (Listed& l : listed) {
         if (!l.summary)
             continue;
         Bytes id = l.object.id.value_or(Bytes{});
         std::filesystem::path path = dir / names.next(l.object.label.value_or(""), id);
-        write_file_atomically(path, encode_certificate(l.summary->der, format));
-        l.exported_to = path.string();
+        if (!options.overwrite && std::filesystem::symlink_status(path, ec).type() !=
+                                      std::filesystem::file_type::not_found) {
+            throw Error(CoreCode::io_error, "export certificates",
+                        path.string() + " already exists; nothing was written")
+                .with_hint("export into an empty directory, or add --overwrite");
+        }
+        plan.emplace_back(&l, path);
+    }
+    for (auto& [l, path] : plan) {
+        write_file_atomically(path, encode_certificate(l->summary->der, format));
+        l->exported_to = path.string();
     }
 }
 
@@ -238,20 +263,23 @@ std::string list_text(const Json& list) {
 }
 
 void print_certificate(const Output& out, const Json& c) {
-    std::string title = c["label"].is_string() ? c["label"].get<std::string>() : "(no label)";
+    std::string title =
+        c["label"].is_string() ? terminal_safe(c["label"].get<std::string>()) : "(no label)";
     out.text(out.bold(title) + (c["piv_slot"].is_string()
                                     ? "  (PIV slot " + c["piv_slot"].get<std::string>() + ")"
                                     : ""));
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"id", c["id"].is_string() ? c["id"].get<std::string>() : "-"});
     if (c["error"].is_string()) {
-        rows.push_back({"error", out.bad(c["error"].get<std::string>())});
+        rows.push_back({"error", out.bad(terminal_safe(c["error"].get<std::string>()))});
         out.text(format_table(rows, "  "));
         return;
     }
     long days = c["days_left"].get<long>();
     std::string validity = c["validity"].get<std::string>();
-    std::string left = validity == "valid" ? std::to_string(days) + " days left" : validity;
+    std::string left = validity == "valid"           ? std::to_string(days) + " days left"
+                       : validity == "not_yet_valid" ? "not yet valid"
+                                                     : validity;
     if (validity != "valid")
         left = out.bad(left);
     else if (days < 30)
@@ -261,8 +289,8 @@ void print_certificate(const Output& out, const Json& c) {
         key += " " + std::to_string(c["key_bits"].get<int>());
     if (c["curve"].is_string())
         key += " (" + c["curve"].get<std::string>() + ")";
-    rows.push_back({"subject", c["subject"].get<std::string>()});
-    rows.push_back({"issuer", c["issuer"].get<std::string>()});
+    rows.push_back({"subject", terminal_safe(c["subject"].get<std::string>())});
+    rows.push_back({"issuer", terminal_safe(c["issuer"].get<std::string>())});
     rows.push_back({"serial", c["serial"].get<std::string>()});
     rows.push_back({"valid", c["not_before"].get<std::string>() + " to " +
                                  c["not_after"].get<std::string>() + ", " + left});
@@ -300,6 +328,18 @@ void check_options(const Context& ctx, CertsOptions& options) {
     if (!options.login && options.pin.any_source()) {
         throw Error(CoreCode::usage, "read the options", "a PIN source needs --login");
     }
+    auto needs = [](bool given, const char* option, const char* needed) {
+        if (given) {
+            throw Error(CoreCode::usage, "read the options",
+                        std::string(option) + " has no effect without " + needed);
+        }
+    };
+    needs(options.format_option->count() > 0 && options.export_to.empty(), "--format", "--export");
+    needs(options.overwrite && options.export_to.empty(), "--overwrite", "--export");
+    needs(!options.validate && !options.ca_file.empty(), "--ca-file", "--validate");
+    needs(!options.validate && !options.ca_dir.empty(), "--ca-dir", "--validate");
+    needs(!options.validate && !options.at.empty(), "--at", "--validate");
+    needs(options.force && !options.login, "--force", "--login");
     if (options.export_to == "-" && ctx.out.json()) {
         throw Error(CoreCode::usage, "read the options",
                     "--export - writes certificates to stdout, where --json writes its "
@@ -318,7 +358,10 @@ int run_certs(Context& ctx, CertsOptions& options) {
     TokenInModule found = open_selected_token(ctx);
     Session session(found.module.cryptoki(), found.slot->id);
     std::optional<Login> login;
-    if (options.login) {
+    if (options.login && (found.token().flags & CKF_LOGIN_REQUIRED) == 0) {
+        log::info("pkcs11", "the token needs no login: all its objects are visible already");
+    } else if (options.login) {
+        require_pin_initialized(found.token(), false);
         refuse_risky_login(ctx, found.token(), options.force);
         bool pin_pad = (found.token().flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
         std::optional<Secret> pin = read_pin(options.pin, pin_pad, "user PIN");
@@ -353,8 +396,9 @@ int run_certs(Context& ctx, CertsOptions& options) {
         ctx.out.document(
             Json{{"token", token_reference_json(found.token())}, {"certificates", certificates}});
     } else if (options.export_to != "-") {
-        ctx.out.text("token " + found.token().label + ": " + std::to_string(listed.size()) +
-                     " certificate" + (listed.size() == 1 ? "" : "s") + "\n");
+        ctx.out.text("token " + terminal_safe(found.token().label) + ": " +
+                     std::to_string(listed.size()) + " certificate" +
+                     (listed.size() == 1 ? "" : "s") + "\n");
         for (const Json& c : certificates)
             print_certificate(ctx.out, c);
     }
@@ -371,14 +415,21 @@ Runner setup_certs(CLI::App& app) {
                  "With --login: log in even when one more wrong PIN could block the card");
     add_pin_options(app, options->pin);
     app.add_option("--export", options->export_to,
-                   "Write each certificate to a file in DIR, or all to stdout with -");
-    app.add_option("--format", options->format, "Export format: pem or der")
-        ->check(CLI::IsMember({"pem", "der"}));
+                   "Write each certificate to a file in DIR, or all to stdout with -")
+        ->check(nonempty_value());
+    app.add_flag("--overwrite", options->overwrite,
+                 "With --export DIR: replace files that already exist there");
+    options->format_option =
+        app.add_option("--format", options->format, "Export format: pem or der")
+            ->check(CLI::IsMember({"pem", "der"}));
     app.add_flag("--validate", options->validate,
                  "Build and check each chain against the trust anchors");
-    app.add_option("--ca-file", options->ca_file, "Trust anchors: a PEM, DER or PKCS#7 file");
-    app.add_option("--ca-dir", options->ca_dir, "Trust anchors: a directory of certificates");
-    app.add_option("--at", options->at, "Validate as of this RFC 3339 time instead of now");
+    app.add_option("--ca-file", options->ca_file, "Trust anchors: a PEM, DER or PKCS#7 file")
+        ->check(nonempty_value());
+    app.add_option("--ca-dir", options->ca_dir, "Trust anchors: a directory of certificates")
+        ->check(nonempty_value());
+    app.add_option("--at", options->at, "Validate as of this RFC 3339 time instead of now")
+        ->check(nonempty_value());
     return [options](Context& ctx) { return run_certs(ctx, *options); };
 }
 

@@ -28,6 +28,10 @@ Runner setup_login(CLI::App& app);
 
 std::span<const Command> commands();
 
+// A check for options whose value may not be empty: an unset shell variable in
+// `--token "$TOKEN"` must not quietly select the first token.
+const CLI::Validator& nonempty_value();
+
 // The whole program: parse, dispatch, report.
 int run(int argc, char** argv);
 

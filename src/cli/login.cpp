@@ -82,8 +82,8 @@ int report(const Context& ctx, const TokenInModule& found, const LoginOptions& o
     } else {
         verdict = ctx.out.warn("not tried");
     }
-    ctx.out.text("token " + found.token().label + ": " + what + " " + verdict + " (" +
-                 describe(pin) + ")");
+    ctx.out.text("token " + terminal_safe(found.token().label) + ": " + what + " " + verdict +
+                 " (" + describe(pin) + ")");
     if (result == "refused") {
         ctx.out.text(
             "refused: one more wrong PIN could block the card; make sure of the PIN, "
@@ -93,9 +93,13 @@ int report(const Context& ctx, const TokenInModule& found, const LoginOptions& o
 }
 
 int run_login(Context& ctx, LoginOptions& options) {
-    if (!options.check)
-        check_pin_options(options.pin);
+    check_pin_options(options.pin);
+    if (options.check && (options.pin.any_source() || options.force)) {
+        throw Error(CoreCode::usage, "read the options",
+                    "--check verifies nothing, so it takes no PIN source and no --force");
+    }
     TokenInModule found = open_selected_token(ctx);
+    require_pin_initialized(found.token(), options.so);
     const PinStatus& before = pin_of(found.token(), options.so);
     if (options.check)
         return report(ctx, found, options, before.locked ? "locked" : "ok", before);
@@ -106,7 +110,9 @@ int run_login(Context& ctx, LoginOptions& options) {
         return report(ctx, found, options, "refused", before);
     }
     if (before.count_low)
-        log::warning("pkcs11", "the token reports earlier wrong PINs");
+        log::warning("pkcs11", std::string("the token reports a wrong ") +
+                                   (options.so ? "SO" : "user") +
+                                   " PIN since the last correct one");
 
     bool pin_pad = (found.token().flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
     std::optional<Secret> pin = read_pin(options.pin, pin_pad, options.so ? "SO PIN" : "user PIN");

@@ -4,9 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
+
+#include "core/util/text.hpp"
 
 namespace cac::cli {
 namespace {
@@ -136,10 +140,11 @@ void Output::text(std::string_view line) const {
 
 int Output::failure(const Error& error) const {
     std::string hint = error.hint();
-    std::cerr << "cactool: " << (color_ ? bad("error") : "error") << ": " << error.message()
-              << '\n';
+    // Messages quote labels and names from tokens, which may hold control characters.
+    std::cerr << "cactool: " << (color_ ? bad("error") : "error") << ": "
+              << terminal_safe(error.message()) << '\n';
     if (!hint.empty())
-        std::cerr << "hint: " << hint << '\n';
+        std::cerr << "hint: " << terminal_safe(hint) << '\n';
     if (json_)
         document(Json{{"error", error_json(error)}});
     return exit_code_for(error);
@@ -153,6 +158,46 @@ std::string Output::paint(std::string_view code, std::string_view s) const {
     if (!color_)
         return std::string(s);
     return "\x1b[" + std::string(code) + "m" + std::string(s) + "\x1b[0m";
+}
+
+std::string terminal_safe(std::string_view text) {
+    std::string valid = sanitize_utf8(text);
+    std::string safe;
+    safe.reserve(valid.size());
+    char escaped[8];
+    for (std::size_t i = 0; i < valid.size(); ++i) {
+        auto byte = static_cast<unsigned char>(valid[i]);
+        // C1 controls arrive in UTF-8 as C2 80 .. C2 9F.
+        bool c1 = byte == 0xc2 && i + 1 < valid.size() &&
+                  static_cast<unsigned char>(valid[i + 1]) <= 0x9f &&
+                  static_cast<unsigned char>(valid[i + 1]) >= 0x80;
+        if (byte < 0x20 || byte == 0x7f) {
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+            safe += escaped;
+        } else if (c1) {
+            std::snprintf(escaped, sizeof escaped, "\\x%02x",
+                          static_cast<unsigned char>(valid[++i]));
+            safe += escaped;
+        } else {
+            safe += valid[i];
+        }
+    }
+    return safe;
+}
+
+int finish_output(int code) {
+    errno = 0;
+    std::cout.flush();
+    bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || std::cout.fail();
+    if (!failed)
+        return code;
+    int error = errno;
+    // A reader that went away (`cactool certs | head -1`) needs no message.
+    if (error != EPIPE) {
+        std::cerr << "cactool: error: failed to write the output: "
+                  << (error != 0 ? std::strerror(error) : "write error") << '\n';
+    }
+    return code == exit_ok ? exit_failed : code;
 }
 
 std::string format_table(const std::vector<std::vector<std::string>>& rows,

@@ -64,6 +64,15 @@ class Output {
     bool color_ = false;
 };
 
+// Text from a card, token or module made safe for a terminal: invalid UTF-8 replaced,
+// control characters (C0, DEL, C1) shown as \xNN, so a label cannot move the cursor,
+// change colours or forge a line of output.
+std::string terminal_safe(std::string_view text);
+
+// Flushes stdout. When the output could not be written (a full disk, a closed pipe),
+// says so and returns exit_failed unless `code` already reports a failure.
+int finish_output(int code);
+
 // Rows of text columns, padded to line up; the last column is not padded.
 std::string format_table(const std::vector<std::vector<std::string>>& rows,
                          std::string_view indent = "");

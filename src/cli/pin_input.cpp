@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cli/commands.hpp"
 #include "core/util/error.hpp"
 #include "core/util/log.hpp"
 
@@ -69,7 +70,11 @@ Secret from_file(const std::string& path) {
         throw unavailable("cannot open " + path + ": " + std::strerror(errno));
     }
     struct stat info {};
-    if (::fstat(fd, &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    if (::fstat(fd, &info) != 0 || S_ISDIR(info.st_mode)) {
+        ::close(fd);
+        throw unavailable(path + " is a directory, not a PIN file");
+    }
+    if (S_ISREG(info.st_mode) && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         log::warning("cli", "the PIN file " + path + " can be read by other users; chmod 600 it");
     }
     try {
@@ -123,11 +128,17 @@ Error pin_on_command_line() {
 
 void add_pin_options(CLI::App& app, PinOptions& options) {
     app.add_flag("--pin-stdin", options.from_stdin, "Read the PIN from the first line of stdin");
-    app.add_option("--pin-env", options.env_var, "Read the PIN from this environment variable");
-    app.add_option("--pin-file", options.file, "Read the PIN from the first line of this file");
+    app.add_option("--pin-env", options.env_var, "Read the PIN from this environment variable")
+        ->check(nonempty_value());
+    app.add_option("--pin-file", options.file, "Read the PIN from the first line of this file")
+        ->check(nonempty_value());
     // Declared only so that it can be refused with a helpful message rather than an
     // "unknown option", and so its value is never taken for a subcommand argument.
-    options.refused_option = app.add_option("--pin", options.refused)->group("");
+    // "--pin" alone, with no value, is refused the same way.
+    options.refused_option = app.add_option("--pin", options.refused)
+                                 ->group("")
+                                 ->expected(0, 1)
+                                 ->allow_extra_args(false);
 }
 
 void check_pin_options(PinOptions& options) {

@@ -130,8 +130,9 @@ std::string joined(const Json& list) {
     return text;
 }
 
+// Fields that come from the module or the token, ready for a terminal.
 std::string text_or_empty(const Json& value) {
-    return value.is_string() ? value.get<std::string>() : "";
+    return value.is_string() ? terminal_safe(value.get<std::string>()) : "";
 }
 
 void add_mechanism_rows(const Json& mechanisms, std::vector<std::vector<std::string>>& rows) {
@@ -152,16 +153,16 @@ void print_slot(const Output& out, const Json& slot) {
              text_or_empty(slot["description"]));
     std::vector<std::vector<std::string>> rows;
     if (!slot["error"].is_null()) {
-        rows.push_back({"error", out.bad(slot["error"]["message"].get<std::string>())});
+        rows.push_back({"error", out.bad(text_or_empty(slot["error"]["message"]))});
     }
     const Json& token = slot["token"];
     if (token.is_null()) {
         rows.push_back({"token", slot["token_present"].get<bool>() ? "unreadable" : "none"});
     } else {
-        rows.push_back({"token", out.bold(token["label"].get<std::string>())});
-        rows.push_back({"made by", token["manufacturer"].get<std::string>() + ", " +
-                                       token["model"].get<std::string>()});
-        rows.push_back({"serial", token["serial"].get<std::string>()});
+        rows.push_back({"token", out.bold(text_or_empty(token["label"]))});
+        rows.push_back({"made by", text_or_empty(token["manufacturer"]) + ", " +
+                                       text_or_empty(token["model"])});
+        rows.push_back({"serial", text_or_empty(token["serial"])});
         rows.push_back({"flags", joined(token["flags"])});
         rows.push_back({"user PIN", pin_text(out, token["pin_status"])});
         rows.push_back({"SO PIN", pin_text(out, token["so_pin_status"])});
@@ -173,9 +174,9 @@ void print_slot(const Output& out, const Json& slot) {
 }
 
 void print_module(const Output& out, const Json& module) {
-    out.text(out.bold("module " + module["path"].get<std::string>()));
+    out.text(out.bold("module " + text_or_empty(module["path"])));
     if (!module["error"].is_null()) {
-        out.text("  " + out.bad(module["error"]["message"].get<std::string>()) + "\n");
+        out.text("  " + out.bad(text_or_empty(module["error"]["message"])) + "\n");
         return;
     }
     out.text("  " + text_or_empty(module["manufacturer"]) + ", " +

@@ -43,6 +43,19 @@ TokenInModule open_selected_token(const Context& ctx) {
     return found;
 }
 
+void require_pin_initialized(const TokenInfo& token, bool so) {
+    if (so && (token.flags & CKF_TOKEN_INITIALIZED) == 0) {
+        throw Error(CoreCode::not_found, "verify the SO PIN", "the token is not initialised")
+            .with_token(token.label)
+            .with_hint("initialise the token first");
+    }
+    if (!so && (token.flags & CKF_USER_PIN_INITIALIZED) == 0) {
+        throw Error(ErrorDomain::pkcs11, CKR_USER_PIN_NOT_INITIALIZED, "verify the user PIN",
+                    "the token has no user PIN")
+            .with_token(token.label);
+    }
+}
+
 Json token_reference_json(const TokenInfo& token) {
     return Json{{"label", token.label}, {"uri", token_uri(token.raw)}};
 }

@@ -30,6 +30,10 @@ struct TokenInModule {
 
 TokenInModule open_selected_token(const Context& ctx);
 
+// Throws when there is no such PIN to verify: CKR_USER_PIN_NOT_INITIALIZED for a user
+// PIN never set (p11-kit-trust has none at all), not_found for an uninitialised token.
+void require_pin_initialized(const TokenInfo& token, bool so);
+
 // {"label", "uri"} of a token, for documents about one token.
 Json token_reference_json(const TokenInfo& token);
 

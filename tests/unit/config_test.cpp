@@ -75,3 +75,8 @@ TEST_CASE("a number too large for a double is refused, not a crash") {
     CHECK(failure_of("3e442").find("malformed JSON") != std::string::npos);
     CHECK(failure_of("{\"timeout_seconds\": 1e999}").find("malformed JSON") != std::string::npos);
 }
+
+TEST_CASE("a NUL byte in the file is refused, naming its line") {
+    using namespace std::string_view_literals;
+    CHECK(failure_of("{\"module\": \"x\"}\n\0garbage"sv) == "config.json:2: a NUL byte");
+}

@@ -158,6 +158,11 @@ Config parse_config(std::string_view text, const std::string& origin) {
         throw Error(CoreCode::config_invalid, "read config file",
                     origin + ": larger than " + std::to_string(max_config_bytes) + " bytes");
     }
+    if (std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+        // A NUL would end the text early for some readers and not others: refuse it.
+        throw Error(CoreCode::config_invalid, "read config file",
+                    origin + ":" + std::to_string(line_of(text, nul)) + ": a NUL byte");
+    }
     json document;
     try {
         document = json::parse(text);
