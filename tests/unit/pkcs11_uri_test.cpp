@@ -78,6 +78,64 @@ TEST_CASE("a malformed URI is a usage error with p11-kit's message") {
     CHECK_THROWS_AS((void)select_token(slots, {std::nullopt, "pkcs11:token=%zz"}), Error);
 }
 
+TEST_CASE("a URI carrying a PIN is refused without echoing it") {
+    const char* uris[] = {
+        "pkcs11:token=x?pin-value=SECRET",   "pkcs11:token=x;pin-value=SECRET",
+        "pkcs11:token=x?PIN-VALUE=SECRET",   "PKCS11:Pin-Value=SECRET;token=x",
+        "pkcs11:token=x%2?pin-value=SECRET", "pkcs11:token=x?pin-source=file:/p&pin%2Dvalue=SECRET",
+        "pkcs11:token=x&pin-value=SECRET",
+    };
+    std::vector<Slot> slots = {slot_with(0, "x")};
+    for (const char* uri : uris) {
+        CAPTURE(uri);
+        for (int via_select = 0; via_select < 2; ++via_select) {
+            try {
+                if (via_select)
+                    (void)select_token(slots, {std::nullopt, uri});
+                else
+                    (void)TokenUri::parse(uri);
+                FAIL("no error");
+            } catch (const Error& error) {
+                CHECK(error.is(CoreCode::usage));
+                std::string all = error.message() + error.what() + error.hint();
+                CHECK(all.find("SECRET") == std::string::npos);
+                CHECK(all.find("token=x") == std::string::npos);
+                CHECK(all.find("pin-value") != std::string::npos);
+                for (const char* option : {"--pin-stdin", "--pin-env", "--pin-file"})
+                    CHECK(error.hint().find(option) != std::string::npos);
+            }
+        }
+    }
+    // pin-source names a file, not a PIN: accepted.
+    CHECK(TokenUri::parse("pkcs11:token=x?pin-source=file:/etc/pin").matches(slots[0]));
+}
+
+TEST_CASE("a URI named in a message has its pin-value masked and nothing else") {
+    CHECK(masked_uri_text("pkcs11:token=x?pin-value=SECRET") ==
+          "pkcs11:token=x?pin-value=<masked>");
+    CHECK(masked_uri_text("PKCS11:Pin-Value=12&34;token=a") == "PKCS11:Pin-Value=<masked>;token=a");
+    CHECK(masked_uri_text("pkcs11:?pin-source=file:/p&pin-value=1;2?3&module-name=m") ==
+          "pkcs11:?pin-source=file:/p&pin-value=<masked>&module-name=m");
+    CHECK(masked_uri_text("pkcs11:token=a&pin-value=S;model=m?pin-value=T") ==
+          "pkcs11:token=a&pin-value=<masked>;model=m?pin-value=<masked>");
+    CHECK(masked_uri_text("pkcs11:pin%2dvalue=S") == "pkcs11:pin%2dvalue=<masked>");
+    CHECK(masked_uri_text("pkcs11:pin-value=") == "pkcs11:pin-value=<masked>");
+    for (const char* unchanged : {"pkcs11:", "pkcs11:token=a;serial=1?pin-source=f", "PIV_II",
+                                  "pkcs11:token=pin-value", "pkcs11:pin-values=1", ""}) {
+        CHECK(masked_uri_text(unchanged) == unchanged);
+    }
+}
+
+TEST_CASE("a malformed URI's error names it, masked") {
+    try {
+        (void)TokenUri::parse("pkcs11:token=x%2");
+        FAIL("no error");
+    } catch (const Error& error) {
+        CHECK(error.is(CoreCode::usage));
+        CHECK(error.reason().find("pkcs11:token=x%2") != std::string::npos);
+    }
+}
+
 TEST_CASE("tokens are selected by slot id, trimmed label or URI") {
     std::vector<Slot> slots = {empty_slot(0), slot_with(1, "PIV_II", Pad::left),
                                slot_with(2, "SoftHSM token", Pad::nul)};
@@ -102,6 +160,12 @@ TEST_CASE("no match is not_found, naming what is there") {
         }
     }
     CHECK_THROWS_AS((void)select_token({}, {}), Error);
+    try {
+        (void)select_token(slots, {std::nullopt, "pkcs11:token=CAC;serial=1"});
+        FAIL("no error");
+    } catch (const Error& error) {
+        CHECK(error.reason().find("no token pkcs11:token=CAC;serial=1;") != std::string::npos);
+    }
 }
 
 TEST_CASE("a chosen slot whose token cannot be read reports the slot's own error") {

@@ -1,10 +1,12 @@
 #include "core/pkcs11/uri.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/util/error.hpp"
+#include "core/util/hex.hpp"
 #include "core/util/text.hpp"
 
 namespace cac {
@@ -41,8 +43,80 @@ std::string trimmed(std::string_view text) {
     return std::string(text.substr(first, last - first + 1));
 }
 
+constexpr std::string_view uri_scheme = "pkcs11:";
+
+char ascii_lower(char c) {
+    return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
+}
+
+// RFC 3986 section 3.1: scheme names are case-insensitive.
 bool is_uri(std::string_view text) {
-    return text.substr(0, 7) == "pkcs11:";
+    if (text.size() < uri_scheme.size())
+        return false;
+    for (std::size_t i = 0; i < uri_scheme.size(); ++i) {
+        if (ascii_lower(text[i]) != uri_scheme[i])
+            return false;
+    }
+    return true;
+}
+
+// An attribute's name as RFC 7512 compares it: its ABNF spells names as quoted strings,
+// which are case-insensitive (RFC 5234 section 2.3), and a percent-encoded character of
+// a name is the character itself (RFC 3986 section 6.2.2.2).
+std::string attribute_name(std::string_view attribute) {
+    std::string_view raw = attribute.substr(0, attribute.find('='));
+    std::string name;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        std::optional<Bytes> encoded;
+        if (raw[i] == '%' && raw.size() - i > 2 && std::isxdigit((unsigned char)raw[i + 1]) &&
+            std::isxdigit((unsigned char)raw[i + 2]))
+            encoded = parse_hex(raw.substr(i + 1, 2));
+        if (encoded) {
+            name += ascii_lower(char(encoded->at(0)));
+            i += 2;
+        } else {
+            name += ascii_lower(raw[i]);
+        }
+    }
+    return name;
+}
+
+bool names_pin_value(std::string_view attribute) {
+    return attribute.find('=') != std::string_view::npos &&
+           attribute_name(attribute) == "pin-value";
+}
+
+// Where each attribute of the URI text starts: after the scheme and after every ';', '&'
+// and '?'. That is more places than RFC 7512 delimits ('&' belongs to a path value), so
+// that a PIN hidden inside another value is found too.
+std::vector<std::size_t> attribute_starts(std::string_view text) {
+    std::vector<std::size_t> starts;
+    std::size_t start = is_uri(text) ? uri_scheme.size() : 0;
+    while (start <= text.size()) {
+        starts.push_back(start);
+        std::size_t next = text.find_first_of(";&?", start);
+        if (next == std::string_view::npos)
+            break;
+        start = next + 1;
+    }
+    return starts;
+}
+
+bool carries_pin_value(std::string_view text) {
+    for (std::size_t start : attribute_starts(text)) {
+        if (names_pin_value(text.substr(start, text.find_first_of(";&?", start) - start)))
+            return true;
+    }
+    return false;
+}
+
+Error pin_in_uri() {
+    return Error(CoreCode::usage, "read the pkcs11 URI",
+                 "the URI carries a PIN (pin-value), and cactool takes no PIN from the "
+                 "command line")
+        .with_hint(
+            "remove pin-value from the URI and give the PIN with --pin-stdin, "
+            "--pin-env VAR or --pin-file PATH, or at the prompt");
 }
 
 struct UriDeleter {
@@ -142,14 +216,37 @@ bool selector_matches(const Slot& slot, const TokenSelector& selector,
 
 }  // namespace
 
+std::string masked_uri_text(std::string_view text) {
+    std::string masked;
+    std::size_t copied = 0;
+    std::size_t query = text.find('?');
+    for (std::size_t start : attribute_starts(text)) {
+        if (start < copied)
+            continue;
+        if (!names_pin_value(text.substr(start, text.find_first_of(";&?", start) - start)))
+            continue;
+        std::size_t value = text.find('=', start) + 1;
+        // The value runs to the end of the attribute as p11-kit reads it: a path value
+        // to the next ';' or the query, a query value to the next '&'.
+        bool in_query = query != std::string_view::npos && start > query;
+        std::size_t end = in_query ? text.find('&', value) : text.find_first_of(";?", value);
+        masked.append(text.substr(copied, value - copied)).append("<masked>");
+        copied = end == std::string_view::npos ? text.size() : end;
+    }
+    return masked.append(text.substr(copied));
+}
+
 TokenUri TokenUri::parse(const std::string& text) {
+    // Checked before p11-kit sees the text, so that no error of its echoes the PIN.
+    if (carries_pin_value(text))
+        throw pin_in_uri();
     TokenUri parsed;
     parsed.uri_ = new_uri();
     parsed.text_ = text;
     int rv = p11_kit_uri_parse(text.c_str(), P11_KIT_URI_FOR_ANY, parsed.uri_.get());
     if (rv != P11_KIT_URI_OK) {
         throw Error(CoreCode::usage, "parse pkcs11 URI",
-                    std::string(p11_kit_uri_message(rv)) + ": " + text)
+                    std::string(p11_kit_uri_message(rv)) + ": " + masked_uri_text(text))
             .with_hint("write the URI as RFC 7512 says, e.g. pkcs11:token=PIV_II");
     }
     return parsed;
@@ -204,7 +301,7 @@ const Slot& select_token(const std::vector<Slot>& slots, const TokenSelector& se
     }
     std::string wanted = selector.slot ? "slot " + std::to_string(*selector.slot) : "";
     if (!selector.token.empty())
-        wanted += (wanted.empty() ? "token " : " with token ") + selector.token;
+        wanted += (wanted.empty() ? "token " : " with token ") + masked_uri_text(selector.token);
     if (wanted.empty())
         wanted = "a slot with a token";
     throw Error(CoreCode::not_found, "select token", "no " + wanted + "; " + describe(slots))

@@ -25,7 +25,8 @@ namespace cac {
 // A parsed pkcs11: URI.
 class TokenUri {
   public:
-    // Throws CoreCode::usage with p11-kit's message when the URI is malformed.
+    // Throws CoreCode::usage with p11-kit's message when the URI is malformed, and when
+    // it carries a PIN (pin-value): a PIN is never taken from the command line.
     [[nodiscard]] static TokenUri parse(const std::string& text);
 
     // Whether the URI's slot, token and (given `module`) library attributes all match.
@@ -37,6 +38,11 @@ class TokenUri {
     std::shared_ptr<P11KitUri> uri_;
     std::string text_;
 };
+
+// The text with the value of every pin-value attribute replaced by "<masked>", for any
+// message that names a URI (or a --token value that may be one). pin-source, a file
+// name, stays.
+[[nodiscard]] std::string masked_uri_text(std::string_view text);
 
 // --slot and --token: a slot id, a token label (compared trimmed and exactly), or a
 // pkcs11: URI. Empty means "the first slot holding a token".
