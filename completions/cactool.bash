@@ -16,7 +16,7 @@ _cactool_value_options="--module --reader --slot --token --timeout --config --jo
 _cactool_subcommand_options() {
     case $1 in
     slots) echo "--all-modules --mechanisms" ;;
-    certs) echo "--login --force --pin-stdin --pin-env --pin-file --export --format --validate
+    certs) echo "--login --force --pin-stdin --pin-env --pin-file --export --overwrite --format --validate
         --ca-file --ca-dir --at" ;;
     login) echo "--so --check --force --pin-stdin --pin-env --pin-file" ;;
     esac

@@ -84,6 +84,8 @@ for cmd in cactool cactool-slots cactool-certs cactool-login
 
     complete -c $cmd -n '__cactool_using certs' -l login \
         -d 'Log in first so that private objects count'
+    complete -c $cmd -n '__cactool_using certs' -l overwrite \
+        -d 'With --export, replace files that already exist'
     complete -c $cmd -n '__cactool_using certs' -l force \
         -d 'With --login, log in even at the final PIN try'
     complete -c $cmd -n '__cactool_using certs' -l export -x \
