@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -200,11 +202,14 @@ Config parse_config(std::string_view text, const std::string& origin) {
 Config load_config_file(const std::string& path) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
-        throw Error(CoreCode::io_error, "read config file", path + " is a directory");
+        throw Error(CoreCode::config_invalid, "read config file", path + " is a directory");
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw Error(CoreCode::io_error, "read config file", path + ": cannot open the file");
+        // A config file that was named or found but cannot be read is a setup mistake the
+        // operator must fix, like a malformed one: exit 2, with the system's reason.
+        throw Error(CoreCode::config_invalid, "read config file",
+                    path + ": " + std::strerror(errno));
     }
     std::string text;
     std::array<char, 4096> chunk;
