@@ -8,6 +8,7 @@
 #include <functional>
 #include <iterator>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -247,6 +248,88 @@ TEST_CASE("intermediates that do not parse are left out") {
     CHECK(ok);
     REQUIRE(logged.size() == 1);
     CHECK(logged[0].find("intermediate certificate 1 does not parse") != std::string::npos);
+}
+
+namespace {
+
+// Every certificate in the test data's ICAM folders and the ICAM edge cases: leaves,
+// signing CAs and roots, some expired or not yet valid.
+std::vector<Bytes> icam_pool() {
+    std::set<fs::path> files;
+    for (const auto& entry : fs::recursive_directory_iterator(kIcam)) {
+        if (entry.is_regular_file() && entry.path().extension() == ".crt")
+            files.insert(entry.path());
+    }
+    for (const auto& entry : fs::directory_iterator(kEdge)) {
+        if (entry.is_regular_file() && entry.path().filename().string().starts_with("icam_"))
+            files.insert(entry.path());
+    }
+    std::vector<Bytes> pool;
+    for (const fs::path& file : files) {
+        for (Bytes& der : certs_of(file))
+            pool.push_back(std::move(der));
+    }
+    return pool;
+}
+
+}  // namespace
+
+TEST_CASE("one validator for many leaves answers as each leaf validated alone") {
+    const std::vector<Bytes> certs = icam_pool();
+    REQUIRE(certs.size() > 25);
+    // A pool as a token might offer it: every certificate, one twice, one damaged.
+    std::vector<Bytes> pool = certs;
+    pool.insert(pool.begin() + 3, Bytes{0x30, 0x03, 0x02, 0x01, 0x00});
+    pool.push_back(certs[5]);
+
+    TempDir dir;
+    const std::vector<Bytes> root = certs_of(kPki / "ICAM_Test_Card_Root_CA.crt");
+    const fs::path anchors_file = dir.write("anchors.pem", root);
+    const fs::path untrusted = dir.write("untrusted.pem", certs);
+    TrustAnchors trust;
+    trust.add_file(anchors_file);
+
+    std::vector<std::string> logged;
+    log::set_sink([&](std::string_view line) { logged.emplace_back(line); });
+    const ChainValidator validator(trust, pool);
+    std::vector<ChainResult> forward;
+    for (const Bytes& der : certs)
+        forward.push_back(validator.validate(summarize_certificate(der, kAt), kAt));
+    std::vector<ChainResult> backward(certs.size());
+    for (std::size_t i = certs.size(); i-- > 0;)
+        backward[i] = validator.validate(summarize_certificate(certs[i], kAt), kAt);
+    log::set_sink(nullptr);
+    // One warning for the damaged one, however many leaves were checked.
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0].find("intermediate certificate 4 does not parse") != std::string::npos);
+    CHECK(validator.intermediate_count() == pool.size() - 1);
+
+    int verified = 0;
+    for (std::size_t i = 0; i < certs.size(); ++i) {
+        INFO("certificate " << i);
+        const fs::path leaf = dir.write("leaf.pem", {certs[i]});
+        const Verdict expected = openssl_verify(leaf, anchors_file, untrusted, kAt);
+        CHECK(forward[i].ok == expected.ok);
+        CHECK(forward[i].error == expected.error);
+        CHECK(forward[i].error_depth == expected.depth);
+        if (!expected.ok)
+            CHECK(forward[i].error_text == expected.text);
+        log::set_sink([](std::string_view) {});
+        const ChainResult alone =
+            validate_chain(summarize_certificate(certs[i], kAt), pool, trust, kAt);
+        log::set_sink(nullptr);
+        for (const ChainResult* result : {&forward[i], &backward[i]}) {
+            CHECK(result->ok == alone.ok);
+            CHECK(result->error == alone.error);
+            CHECK(result->error_text == alone.error_text);
+            CHECK(result->error_depth == alone.error_depth);
+            CHECK(result->chain == alone.chain);
+        }
+        verified += forward[i].ok ? 1 : 0;
+    }
+    // The pool holds both outcomes, or the comparison above proves little.
+    CHECK(verified > 5);
+    CHECK(verified < static_cast<int>(certs.size()) - 3);
 }
 
 TEST_CASE("validation time defaults to now") {

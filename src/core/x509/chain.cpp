@@ -180,19 +180,39 @@ void TrustAnchors::add_directory(const std::filesystem::path& directory) {
                            directory.string() + "'");
 }
 
-ChainResult validate_chain(const CertificateSummary& leaf, std::span<const Bytes> intermediates,
-                           const TrustAnchors& anchors, std::optional<std::time_t> at) {
+struct ChainValidator::Parsed {
+    ossl::StorePtr store;
+    ossl::X509StackPtr untrusted;
+};
+
+ChainValidator::ChainValidator(const TrustAnchors& anchors, std::span<const Bytes> intermediates)
+    : parsed_(std::make_unique<Parsed>()) {
+    parsed_->store = make_store(anchors);
+    parsed_->untrusted = make_untrusted(intermediates);
+}
+
+ChainValidator::~ChainValidator() = default;
+ChainValidator::ChainValidator(ChainValidator&&) noexcept = default;
+ChainValidator& ChainValidator::operator=(ChainValidator&&) noexcept = default;
+
+std::size_t ChainValidator::intermediate_count() const {
+    return static_cast<std::size_t>(sk_X509_num(parsed_->untrusted.get()));
+}
+
+// The store and the untrusted stack are only read: X509_STORE_CTX_init copies the store's
+// parameters into the context, where the time and flags below are set, and the verifier
+// builds each path on its own copy of the untrusted stack.
+ChainResult ChainValidator::validate(const CertificateSummary& leaf,
+                                     std::optional<std::time_t> at) const {
     ERR_clear_error();
     ossl::X509Ptr cert = ossl::parse_der(leaf.der);
     if (!cert) {
         throw Error(CoreCode::certificate_invalid, "validate chain",
                     ossl::take_error("the leaf certificate does not parse"));
     }
-    ossl::StorePtr store = make_store(anchors);
-    ossl::X509StackPtr untrusted = make_untrusted(intermediates);
     ossl::StoreCtxPtr context(X509_STORE_CTX_new());
-    if (!context ||
-        X509_STORE_CTX_init(context.get(), store.get(), cert.get(), untrusted.get()) != 1) {
+    if (!context || X509_STORE_CTX_init(context.get(), parsed_->store.get(), cert.get(),
+                                        parsed_->untrusted.get()) != 1) {
         throw Error(CoreCode::internal, "validate chain", ossl::take_error("no verify context"));
     }
     X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
@@ -207,6 +227,11 @@ ChainResult validate_chain(const CertificateSummary& leaf, std::span<const Bytes
     result.chain = chain_subjects(context.get());
     ERR_clear_error();
     return result;
+}
+
+ChainResult validate_chain(const CertificateSummary& leaf, std::span<const Bytes> intermediates,
+                           const TrustAnchors& anchors, std::optional<std::time_t> at) {
+    return ChainValidator(anchors, intermediates).validate(leaf, at);
 }
 
 }  // namespace cac

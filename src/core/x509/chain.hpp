@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -65,10 +66,39 @@ struct ChainResult {
     std::vector<std::string> chain;
 };
 
-// Verifies `leaf` against `anchors`, with `intermediates` (DER; those that do not parse
-// are skipped with a warning) as untrusted candidates, at time `at` (default: now).
-// A chain that does not verify is a result, not an exception; a leaf whose DER does not
-// parse throws Error(CoreCode::certificate_invalid).
+// Trust anchors and candidate intermediates, each parsed once, for checking many leaves.
+// `certs --validate` offers every certificate on a token as an intermediate of every
+// other; parsing that pool (and the anchors) again for each leaf made a run quadratic in
+// the number of certificates. Each leaf still costs its own parse and OpenSSL's search of
+// the pool while it builds the path.
+class ChainValidator {
+  public:
+    // Copies what it needs, so neither argument has to outlive the validator.
+    // Intermediates (DER) that do not parse are skipped with one warning each, naming
+    // their 1-based place in `intermediates`.
+    ChainValidator(const TrustAnchors& anchors, std::span<const Bytes> intermediates);
+    ~ChainValidator();
+    ChainValidator(ChainValidator&&) noexcept;
+    ChainValidator& operator=(ChainValidator&&) noexcept;
+    ChainValidator(const ChainValidator&) = delete;
+    ChainValidator& operator=(const ChainValidator&) = delete;
+
+    // Verifies `leaf` at time `at` (default: now). A chain that does not verify is a
+    // result, not an exception; a leaf whose DER does not parse throws
+    // Error(CoreCode::certificate_invalid). Results do not depend on which leaves were
+    // checked before.
+    ChainResult validate(const CertificateSummary& leaf, std::optional<std::time_t> at = {}) const;
+
+    // How many of the intermediates parsed and are offered to every chain.
+    std::size_t intermediate_count() const;
+
+  private:
+    struct Parsed;
+    std::unique_ptr<Parsed> parsed_;
+};
+
+// One leaf: the same as ChainValidator(anchors, intermediates).validate(leaf, at). To check
+// several leaves against the same intermediates, build one ChainValidator instead.
 ChainResult validate_chain(const CertificateSummary& leaf, std::span<const Bytes> intermediates,
                            const TrustAnchors& anchors, std::optional<std::time_t> at = {});
 
