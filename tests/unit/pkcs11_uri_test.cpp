@@ -146,6 +146,58 @@ TEST_CASE("tokens are selected by slot id, trimmed label or URI") {
     CHECK(select_token(slots, {1, "PIV_II"}).id == 1);
 }
 
+TEST_CASE("every token a selector fits is returned, in slot order") {
+    std::vector<Slot> slots = {slot_with(0, "PIV_II"), empty_slot(1), slot_with(2, "SoftHSM"),
+                               slot_with(3, "PIV_II")};
+    auto ids = [&slots](TokenSelector selector) {
+        std::vector<CK_SLOT_ID> found;
+        for (const Slot* slot : matching_tokens(slots, selector))
+            found.push_back(slot->id);
+        return found;
+    };
+    using Ids = std::vector<CK_SLOT_ID>;
+    CHECK(ids({}) == Ids{0, 2, 3});
+    CHECK(ids({std::nullopt, "pkcs11:"}) == Ids{0, 2, 3});
+    // token_info() gives every token this model.
+    CHECK(ids({std::nullopt, "pkcs11:model=PKCS%2315%20emulated"}) == Ids{0, 2, 3});
+    CHECK(ids({std::nullopt, "PIV_II"}) == Ids{0, 3});
+    CHECK(ids({std::nullopt, "pkcs11:token=PIV_II"}) == Ids{0, 3});
+    CHECK(ids({3, "PIV_II"}) == Ids{3});
+    CHECK(ids({1, ""}).empty());
+    CHECK(ids({std::nullopt, "CAC"}).empty());
+    // select_token keeps the first; choosing among several is the caller's policy.
+    CHECK(select_token(slots, {std::nullopt, "pkcs11:token=PIV_II"}).id == 0);
+    CHECK_THROWS_AS((void)matching_tokens(slots, {std::nullopt, "pkcs11:token=%zz"}), Error);
+}
+
+TEST_CASE("a URI may repeat no path attribute, whatever the letter case") {
+    for (const char* uri :
+         {"pkcs11:token=a;token=b", "pkcs11:token=a;TOKEN=b", "pkcs11:serial=1;model=m;Serial=2",
+          "pkcs11:tok%65n=a;token=b", "pkcs11:token=a?pin-source=f&pin-source=g"}) {
+        CAPTURE(uri);
+        try {
+            (void)TokenUri::parse(uri);
+            FAIL("no error");
+        } catch (const Error& error) {
+            CHECK(error.is(CoreCode::usage));
+            CHECK(error.reason().find("more than once") != std::string::npos);
+        }
+    }
+    // Vendor query attributes may repeat (RFC 7512 section 2.3).
+    CHECK_NOTHROW((void)TokenUri::parse("pkcs11:token=a?x-tag=1&x-tag=2"));
+}
+
+TEST_CASE("the scheme and attribute names are read in any letter case") {
+    std::vector<Slot> slots = {slot_with(0, "SoftHSM"), slot_with(1, "PIV_II")};
+    CHECK(select_token(slots, {std::nullopt, "PKCS11:token=PIV_II"}).id == 1);
+    CHECK(select_token(slots, {std::nullopt, "Pkcs11:Token=PIV_II;SERIAL=00112233"}).id == 1);
+    CHECK(select_token(slots, {std::nullopt, "pkcs11:tok%65n=PIV_II"}).id == 1);
+    // Values keep their case, and a ';' or '&' in a value stays in it.
+    CHECK_FALSE(TokenUri::parse("pkcs11:token=piv_ii").matches(slots[1]));
+    CHECK(TokenUri::parse("pkcs11:token=A&B").matches(slot_with(2, "A&B")));
+    CHECK(TokenUri::parse("pkcs11:token=A%3BB").matches(slot_with(2, "A;B")));
+}
+
 TEST_CASE("no match is not_found, naming what is there") {
     std::vector<Slot> slots = {empty_slot(0), slot_with(1, "PIV_II")};
     for (TokenSelector selector : {TokenSelector{std::nullopt, "CAC"}, TokenSelector{0, ""},

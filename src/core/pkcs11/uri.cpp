@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "core/util/error.hpp"
 #include "core/util/hex.hpp"
@@ -108,6 +109,73 @@ bool carries_pin_value(std::string_view text) {
             return true;
     }
     return false;
+}
+
+// A name is put back in normalised form only when it decodes to name characters: a
+// decoded ';' or '&' would split the attribute.
+std::string normalized_attribute(std::string_view attribute) {
+    std::size_t equals = attribute.find('=');
+    if (equals == std::string_view::npos)
+        return std::string(attribute);
+    std::string name = attribute_name(attribute);
+    if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
+        return std::string(attribute);
+    return name + std::string(attribute.substr(equals));
+}
+
+std::vector<std::string_view> split(std::string_view text, char delimiter) {
+    std::vector<std::string_view> parts;
+    while (true) {
+        std::size_t end = text.find(delimiter);
+        parts.push_back(text.substr(0, end));
+        if (end == std::string_view::npos)
+            return parts;
+        text.remove_prefix(end + 1);
+    }
+}
+
+std::string normalized_component(std::string_view component, char delimiter) {
+    std::vector<std::string_view> attributes = split(component, delimiter);
+    std::string text = normalized_attribute(attributes.front());
+    for (std::size_t i = 1; i < attributes.size(); ++i)
+        text += delimiter + normalized_attribute(attributes[i]);
+    return text;
+}
+
+// The text p11-kit is given. p11-kit compares the scheme and names case-sensitively: it
+// would drop "Token=PIV" as an unknown attribute and then match no token at all.
+std::string normalized_uri_text(std::string_view text) {
+    std::size_t query = text.find('?');
+    std::string_view path = text.substr(uri_scheme.size(), query - uri_scheme.size());
+    std::string normalized = std::string(uri_scheme) + normalized_component(path, ';');
+    if (query != std::string_view::npos)
+        normalized += "?" + normalized_component(text.substr(query + 1), '&');
+    return normalized;
+}
+
+// RFC 7512 section 2.3: no path attribute may appear twice, and of the query only
+// vendor attributes may. p11-kit would quietly keep the last one.
+void refuse_repeats(std::string_view text) {
+    std::size_t query = text.find('?');
+    std::string_view path = text.substr(uri_scheme.size(), query - uri_scheme.size());
+    std::vector<std::string> names;
+    for (std::string_view attribute : split(path, ';'))
+        names.push_back(attribute_name(attribute));
+    if (query != std::string_view::npos) {
+        for (std::string_view attribute : split(text.substr(query + 1), '&')) {
+            std::string name = attribute_name(attribute);
+            if (name == "pin-source" || name == "module-name" || name == "module-path")
+                names.push_back(name);
+        }
+    }
+    std::set<std::string> seen;
+    for (const auto& name : names) {
+        if (!name.empty() && !seen.insert(name).second) {
+            throw Error(CoreCode::usage, "parse pkcs11 URI",
+                        "the attribute '" + name + "' appears more than once")
+                .with_hint("RFC 7512 allows each attribute once; keep the one you mean");
+        }
+    }
 }
 
 Error pin_in_uri() {
@@ -243,7 +311,12 @@ TokenUri TokenUri::parse(const std::string& text) {
     TokenUri parsed;
     parsed.uri_ = new_uri();
     parsed.text_ = text;
-    int rv = p11_kit_uri_parse(text.c_str(), P11_KIT_URI_FOR_ANY, parsed.uri_.get());
+    int rv = P11_KIT_URI_BAD_SCHEME;
+    if (is_uri(text)) {
+        refuse_repeats(text);
+        rv = p11_kit_uri_parse(normalized_uri_text(text).c_str(), P11_KIT_URI_FOR_ANY,
+                               parsed.uri_.get());
+    }
     if (rv != P11_KIT_URI_OK) {
         throw Error(CoreCode::usage, "parse pkcs11 URI",
                     std::string(p11_kit_uri_message(rv)) + ": " + masked_uri_text(text))
@@ -285,18 +358,27 @@ CK_TOKEN_INFO normalized_token_info(const CK_TOKEN_INFO& token) {
     return copy;
 }
 
-const Slot& select_token(const std::vector<Slot>& slots, const TokenSelector& selector,
-                         const CK_INFO* module) {
+std::vector<const Slot*> matching_tokens(const std::vector<Slot>& slots,
+                                         const TokenSelector& selector, const CK_INFO* module) {
     std::optional<TokenUri> uri;
     if (is_uri(selector.token))
         uri = TokenUri::parse(selector.token);
+    std::vector<const Slot*> found;
     for (const auto& slot : slots) {
-        if (!selector_matches(slot, selector, uri, module))
-            continue;
-        if (slot.token)
-            return slot;
-        // An explicitly chosen slot whose token cannot be read: that is the answer.
-        if (selector.slot && slot.error)
+        if (slot.token && selector_matches(slot, selector, uri, module))
+            found.push_back(&slot);
+    }
+    return found;
+}
+
+const Slot& select_token(const std::vector<Slot>& slots, const TokenSelector& selector,
+                         const CK_INFO* module) {
+    std::vector<const Slot*> found = matching_tokens(slots, selector, module);
+    if (!found.empty())
+        return *found.front();
+    // An explicitly chosen slot whose token cannot be read: that is the answer.
+    for (const auto& slot : slots) {
+        if (selector.slot && slot.id == *selector.slot && slot.error)
             throw *slot.error;
     }
     std::string wanted = selector.slot ? "slot " + std::to_string(*selector.slot) : "";

@@ -51,8 +51,18 @@ struct TokenSelector {
     std::string token;
 };
 
-// The slot whose token the selector names. Throws CoreCode::not_found naming what was
-// there; when the selected slot's token could not be read, throws that slot's error.
+// Every slot, in slot order, whose token (present and readable) the selector names.
+// Often more than one: an empty selector, "pkcs11:" and "pkcs11:model=..." name every
+// token that fits (RFC 7512 section 2.4: an attribute left out matches everything), and
+// two tokens can share a label. Which to use is the caller's choice. Empty when none
+// fits; throws CoreCode::usage for a malformed or refused URI.
+[[nodiscard]] std::vector<const Slot*> matching_tokens(const std::vector<Slot>& slots,
+                                                       const TokenSelector& selector,
+                                                       const CK_INFO* module = nullptr);
+
+// The first of matching_tokens. When there is none, throws the error of an explicitly
+// chosen slot whose token could not be read, or else CoreCode::not_found naming what
+// was there.
 [[nodiscard]] const Slot& select_token(const std::vector<Slot>& slots,
                                        const TokenSelector& selector,
                                        const CK_INFO* module = nullptr);
