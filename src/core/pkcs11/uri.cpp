@@ -1,7 +1,6 @@
 #include "core/pkcs11/uri.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -69,10 +68,9 @@ std::string attribute_name(std::string_view attribute) {
     std::string name;
     for (std::size_t i = 0; i < raw.size(); ++i) {
         std::optional<Bytes> encoded;
-        if (raw[i] == '%' && raw.size() - i > 2 && std::isxdigit((unsigned char)raw[i + 1]) &&
-            std::isxdigit((unsigned char)raw[i + 2]))
+        if (raw[i] == '%' && raw.size() - i > 2)
             encoded = parse_hex(raw.substr(i + 1, 2));
-        if (encoded) {
+        if (encoded && encoded->size() == 1) {
             name += ascii_lower(char(encoded->at(0)));
             i += 2;
         } else {
@@ -179,7 +177,7 @@ void refuse_repeats(std::string_view text) {
 }
 
 Error pin_in_uri() {
-    return Error(CoreCode::usage, "read the pkcs11 URI",
+    return Error(CoreCode::usage, "parse pkcs11 URI",
                  "the URI carries a PIN (pin-value), and cactool takes no PIN from the "
                  "command line")
         .with_hint(
@@ -377,10 +375,11 @@ const Slot& select_token(const std::vector<Slot>& slots, const TokenSelector& se
     if (!found.empty())
         return *found.front();
     // An explicitly chosen slot whose token cannot be read: that is the answer.
-    for (const auto& slot : slots) {
-        if (selector.slot && slot.id == *selector.slot && slot.error)
-            throw *slot.error;
-    }
+    auto chosen = std::find_if(slots.begin(), slots.end(), [&selector](const Slot& slot) {
+        return selector.slot && slot.id == *selector.slot;
+    });
+    if (chosen != slots.end() && chosen->error)
+        throw *chosen->error;
     std::string wanted = selector.slot ? "slot " + std::to_string(*selector.slot) : "";
     if (!selector.token.empty())
         wanted += (wanted.empty() ? "token " : " with token ") + masked_uri_text(selector.token);
