@@ -161,28 +161,7 @@ std::string Output::paint(std::string_view code, std::string_view s) const {
 }
 
 std::string terminal_safe(std::string_view text) {
-    std::string valid = sanitize_utf8(text);
-    std::string safe;
-    safe.reserve(valid.size());
-    char escaped[8];
-    for (std::size_t i = 0; i < valid.size(); ++i) {
-        auto byte = static_cast<unsigned char>(valid[i]);
-        // C1 controls arrive in UTF-8 as C2 80 .. C2 9F.
-        bool c1 = byte == 0xc2 && i + 1 < valid.size() &&
-                  static_cast<unsigned char>(valid[i + 1]) <= 0x9f &&
-                  static_cast<unsigned char>(valid[i + 1]) >= 0x80;
-        if (byte < 0x20 || byte == 0x7f) {
-            std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-            safe += escaped;
-        } else if (c1) {
-            std::snprintf(escaped, sizeof escaped, "\\x%02x",
-                          static_cast<unsigned char>(valid[++i]));
-            safe += escaped;
-        } else {
-            safe += valid[i];
-        }
-    }
-    return safe;
+    return printable_text(text);
 }
 
 int finish_output(int code) {

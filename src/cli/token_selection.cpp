@@ -29,16 +29,13 @@ TokenInModule open_selected_token(const Context& ctx) {
     found.slots = list_slots(found.module.cryptoki());
     TokenSelector selector{ctx.slot_id(), ctx.options.token};
     found.slot = &select_token(found.slots, selector, &found.info.raw);
-    if (!selector.slot && selector.token.empty()) {
-        std::size_t tokens = 0;
-        for (const Slot& slot : found.slots)
-            tokens += slot.token ? 1 : 0;
-        if (tokens > 1) {
-            log::warning("pkcs11", std::to_string(tokens) + " tokens present; using slot " +
-                                       std::to_string(found.slot->id) + " (\"" +
-                                       found.token().label +
-                                       "\"); choose one with --token or --slot");
-        }
+    // Several tokens fit when nothing was chosen, or a URI left attributes out, or two
+    // tokens share a label: the first is used, and the operator is told which.
+    std::size_t fitting = matching_tokens(found.slots, selector, &found.info.raw).size();
+    if (fitting > 1) {
+        log::warning("pkcs11", std::to_string(fitting) + " tokens fit; using slot " +
+                                   std::to_string(found.slot->id) + " (\"" + found.token().label +
+                                   "\"); choose one with --token or --slot");
     }
     return found;
 }

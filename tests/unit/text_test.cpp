@@ -49,3 +49,13 @@ TEST_CASE("invalid UTF-8 is replaced, valid UTF-8 is kept") {
 TEST_CASE("a field of blanks is empty") {
     CHECK(fixed_field_text(Label("", ' ').bytes).empty());
 }
+
+TEST_CASE("printable text escapes what could steer a terminal") {
+    CHECK(printable_text("PIV_II") == "PIV_II");
+    CHECK(printable_text("a\x1b[31mb") == "a\\x1b[31mb");
+    CHECK(printable_text("one\ntwo\tthree\x7f") == "one\\x0atwo\\x09three\\x7f");
+    CHECK(printable_text("\xc2\x9b"
+                         "2J") == "\\x9b2J");  // C1 CSI, as UTF-8
+    CHECK(printable_text("J\xc3\xb6rg") == "J\xc3\xb6rg");
+    CHECK(printable_text("\xff") == "\xef\xbf\xbd");
+}

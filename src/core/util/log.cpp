@@ -1,5 +1,7 @@
 #include "core/util/log.hpp"
 
+#include "core/util/text.hpp"
+
 #include <cstdio>
 #include <mutex>
 
@@ -21,7 +23,8 @@ State& state() {
 void emit(std::string_view prefix, std::string_view category, std::string_view message) {
     std::string line;
     line.reserve(prefix.size() + category.size() + message.size() + 4);
-    line.append(prefix).append(category).append(": ").append(message).append("\n");
+    // Messages quote labels and names from tokens: one line each, whatever they hold.
+    line.append(prefix).append(category).append(": ").append(printable_text(message)).append("\n");
     State& s = state();
     std::lock_guard lock(s.mutex);
     if (s.sink) {

@@ -1,6 +1,7 @@
 #include "core/util/text.hpp"
 
 #include <cstdint>
+#include <cstdio>
 
 namespace cac {
 namespace {
@@ -72,6 +73,31 @@ std::string fixed_field_text(const unsigned char* field, std::size_t size) {
         return {};
     std::size_t last = raw.find_last_not_of(' ');
     return sanitize_utf8(raw.substr(first, last - first + 1));
+}
+
+std::string printable_text(std::string_view text) {
+    std::string valid = sanitize_utf8(text);
+    std::string safe;
+    safe.reserve(valid.size());
+    char escaped[8];
+    for (std::size_t i = 0; i < valid.size(); ++i) {
+        auto byte = static_cast<unsigned char>(valid[i]);
+        // C1 controls arrive in UTF-8 as C2 80 .. C2 9F.
+        bool c1 = byte == 0xc2 && i + 1 < valid.size() &&
+                  static_cast<unsigned char>(valid[i + 1]) <= 0x9f &&
+                  static_cast<unsigned char>(valid[i + 1]) >= 0x80;
+        if (byte < 0x20 || byte == 0x7f) {
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+            safe += escaped;
+        } else if (c1) {
+            std::snprintf(escaped, sizeof escaped, "\\x%02x",
+                          static_cast<unsigned char>(valid[++i]));
+            safe += escaped;
+        } else {
+            safe += valid[i];
+        }
+    }
+    return safe;
 }
 
 }  // namespace cac

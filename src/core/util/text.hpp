@@ -22,4 +22,9 @@ std::string fixed_field_text(const unsigned char (&field)[N]) {
 // Valid UTF-8 with each invalid sequence replaced by U+FFFD.
 std::string sanitize_utf8(std::string_view bytes);
 
+// Text safe to show on a terminal or in a log line: valid UTF-8, with control characters
+// (C0, DEL, C1) written as \xNN, so text from a card cannot move the cursor, change
+// colours or forge a line.
+std::string printable_text(std::string_view text);
+
 }  // namespace cac
