@@ -1,4 +1,5 @@
 // `cactool slots`: PKCS#11 modules, their slots and tokens, flags, PIN status and URIs.
+#include <algorithm>
 #include <memory>
 
 #include "cli/commands.hpp"
@@ -71,12 +72,14 @@ Json slot_json(const Slot& slot, const Cryptoki& cryptoki, const SlotsOptions& o
     return entry;
 }
 
+// With --slot or --token, only the slots they select; a URI may select several.
 bool slot_wanted(const Context& ctx, const Slot& slot, const std::vector<Slot>& slots,
                  const CK_INFO& module) {
     if (ctx.options.slot.empty() && ctx.options.token.empty())
         return true;
     TokenSelector selector{ctx.slot_id(), ctx.options.token};
-    return &select_token(slots, selector, &module) == &slot;
+    std::vector<const Slot*> wanted = matching_tokens(slots, selector, &module);
+    return std::find(wanted.begin(), wanted.end(), &slot) != wanted.end();
 }
 
 Json module_json(const Context& ctx, const Module& module, const SlotsOptions& options) {
@@ -87,6 +90,11 @@ Json module_json(const Context& ctx, const Module& module, const SlotsOptions& o
         if (slot_wanted(ctx, slot, listed, info.raw)) {
             slots.push_back(slot_json(slot, module.cryptoki(), options));
         }
+    }
+    bool selecting = !ctx.options.slot.empty() || !ctx.options.token.empty();
+    if (selecting && slots.empty()) {
+        // Nothing fits the selection: select_token explains what was there (exit 3).
+        (void)select_token(listed, TokenSelector{ctx.slot_id(), ctx.options.token}, &info.raw);
     }
     return Json{{"path", module.path()},
                 {"manufacturer", info.manufacturer},
