@@ -76,6 +76,16 @@ class ContractTest(base.CactoolTestCase):
         self.assertExit(self.certs("--export", str(out), "--overwrite"), 0)
         self.assertTrue(precious.read_bytes().startswith(b"-----BEGIN CERTIFICATE-----"))
 
+    def test_slots_lists_every_token_a_uri_fits(self):
+        oracle = [t["id"] for t in
+                  testlib.pkcs11_tool_slots(self.hsm.module, env=self.hsm.env) if t.get("token")]
+        doc = self.json_of(self.cactool("slots", "--module", self.hsm.module, "--token",
+                                        "pkcs11:model=SoftHSM%20v2", "--json"))
+        got = [s["id"] for s in doc["modules"][0]["slots"]]
+        self.assertEqual(sorted(got), sorted(oracle), "every SoftHSM2 token fits the URI")
+        self.assertExit(self.cactool("slots", "--module", self.hsm.module, "--token",
+                                     "no such token"), 3)
+
     def test_later_subcommands_are_named_as_such(self):
         for name in ("readers", "watch", "apdu", "diag", "errors-report"):
             with self.subTest(subcommand=name):
