@@ -58,8 +58,10 @@ std::time_t verification_time(const CertsOptions& options) {
     return std::time_t(*at);
 }
 
-Listed summarize(CertificateObject object, std::time_t now) {
-    Listed listed{std::move(object), {}, {}, {}, {}};
+// Parses the object's value into `listed.summary`, or says in `listed.error` why not.
+void summarize(Listed& listed, std::time_t now) {
+    if (listed.summary || listed.error)
+        return;
     const CertificateObject& o = listed.object;
     if (o.certificate_type && *o.certificate_type != CKC_X_509) {
         listed.error = "not an X.509 certificate (CKA_CERTIFICATE_TYPE " +
@@ -76,7 +78,6 @@ Listed summarize(CertificateObject object, std::time_t now) {
     if (listed.error) {
         log::warning("x509", "certificate \"" + o.label.value_or("") + "\": " + *listed.error);
     }
-    return listed;
 }
 
 TrustAnchors load_anchors(const Context& ctx, const CertsOptions& options) {
@@ -373,8 +374,13 @@ int run_certs(Context& ctx, CertsOptions& options) {
     }
 
     std::vector<Listed> listed;
-    for (CertificateObject& object : list_certificates(found.module.cryptoki(), session.handle())) {
-        listed.push_back(summarize(std::move(object), now));
+    for (CertificateObject& object : list_certificates(found.module.cryptoki(), session.handle()))
+        listed.push_back(Listed{std::move(object), {}, {}, {}, {}});
+    // Validation and export need every certificate parsed at once; a plain listing
+    // parses each one only when it is written.
+    if (anchors || !options.export_to.empty()) {
+        for (Listed& l : listed)
+            summarize(l, now);
     }
     if (anchors)
         validate_all(listed, *anchors, at);
@@ -385,23 +391,29 @@ int run_certs(Context& ctx, CertsOptions& options) {
     bool keys_visible = login.has_value() || (found.token().flags & CKF_LOGIN_REQUIRED) == 0;
     TokenView view{found.token(), piv_module_from_manufacturer(found.info.manufacturer),
                    private_key_ids(found.module.cryptoki(), session.handle()), keys_visible};
-    Json certificates = Json::array();
-    for (const Listed& l : listed)
-        certificates.push_back(certificate_json(l, view));
-
     bool chain_failed = std::any_of(listed.begin(), listed.end(), [](const Listed& l) {
         return l.validation && !l.validation->ok;
     });
+    // Each certificate is written as soon as its entry is made and then let go, so a
+    // token with hundreds of certificates costs little more memory than one with a few.
     if (ctx.out.json()) {
-        ctx.out.document(
-            Json{{"token", token_reference_json(found.token())}, {"certificates", certificates}});
+        ctx.out.begin_list(Json{{"token", token_reference_json(found.token())}}, "certificates");
     } else if (options.export_to != "-") {
         ctx.out.text("token " + terminal_safe(found.token().label) + ": " +
                      std::to_string(listed.size()) + " certificate" +
                      (listed.size() == 1 ? "" : "s") + "\n");
-        for (const Json& c : certificates)
-            print_certificate(ctx.out, c);
     }
+    for (Listed& l : listed) {
+        summarize(l, now);
+        Json entry = certificate_json(l, view);
+        l = Listed{};
+        if (ctx.out.json())
+            ctx.out.list_item(entry);
+        else if (options.export_to != "-")
+            print_certificate(ctx.out, entry);
+    }
+    if (ctx.out.json())
+        ctx.out.end_list();
     return chain_failed ? exit_failed : exit_ok;
 }
 

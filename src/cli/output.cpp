@@ -124,11 +124,49 @@ void Output::configure(bool json, std::string_view color_mode) {
     color_ = !json && wants_color(color_mode);
 }
 
-void Output::document(const Json& body) const {
+void Output::document(Json body) const {
+    // Moved, not copied: a listing of a few hundred certificates is most of the memory
+    // this tool uses.
     Json doc{{"schema_version", 1}};
-    for (const auto& [key, value] : body.items())
-        doc[key] = value;
+    for (auto& [key, value] : body.items())
+        doc[key] = std::move(value);
+    body = nullptr;
     std::cout << doc.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+    std::cout.flush();
+}
+
+namespace {
+
+// `value` as dump(2) writes it, every line after the first indented by `indent`.
+std::string indented_json(const Json& value, std::string_view indent) {
+    std::string text = value.dump(2, ' ', false, Json::error_handler_t::replace);
+    std::string out;
+    out.reserve(text.size() + text.size() / 8);
+    for (char c : text) {
+        out += c;
+        if (c == '\n')
+            out += indent;
+    }
+    return out;
+}
+
+}  // namespace
+
+void Output::begin_list(Json head, std::string_view list_key) const {
+    std::cout << "{\n  \"schema_version\": 1";
+    for (auto& [key, value] : head.items())
+        std::cout << ",\n  " << Json(key).dump() << ": " << indented_json(value, "  ");
+    std::cout << ",\n  " << Json(std::string(list_key)).dump() << ": [";
+    first_item_ = true;
+}
+
+void Output::list_item(const Json& item) const {
+    std::cout << (first_item_ ? "\n    " : ",\n    ") << indented_json(item, "    ");
+    first_item_ = false;
+}
+
+void Output::end_list() const {
+    std::cout << (first_item_ ? "]\n}\n" : "\n  ]\n}\n");
     std::cout.flush();
 }
 

@@ -42,7 +42,13 @@ class Output {
     bool color() const { return color_; }
 
     // Writes `body` as the one JSON document of this run, schema_version first.
-    void document(const Json& body) const;
+    void document(Json body) const;
+    // The document's opening: schema_version, then the keys of `head`, then the key of
+    // a list whose items follow one by one with list_item(), closed by end_list(). For
+    // long listings: no item has to be kept once it is written.
+    void begin_list(Json head, std::string_view list_key) const;
+    void list_item(const Json& item) const;
+    void end_list() const;
     // Text for the human reader; ignored in JSON mode.
     void text(std::string_view line) const;
     // Reports a failure on stderr (and as the JSON error document with --json) and
@@ -62,6 +68,7 @@ class Output {
 
     bool json_ = false;
     bool color_ = false;
+    mutable bool first_item_ = true;
 };
 
 // Text from a card, token or module made safe for a terminal: invalid UTF-8 replaced,
