@@ -45,6 +45,7 @@ struct Listed {
     std::optional<std::string> error;
     std::optional<ChainResult> validation;
     std::string exported_to;
+    bool loaded = false;  // `object` holds more than its handle
 };
 
 std::time_t verification_time(const CertsOptions& options) {
@@ -373,14 +374,22 @@ int run_certs(Context& ctx, CertsOptions& options) {
         }
     }
 
+    // Validation and export need every certificate at once; a plain listing reads and
+    // parses each one only when it is written, and lets it go after.
+    const Cryptoki& cryptoki = found.module.cryptoki();
     std::vector<Listed> listed;
-    for (CertificateObject& object : list_certificates(found.module.cryptoki(), session.handle()))
-        listed.push_back(Listed{std::move(object), {}, {}, {}, {}});
-    // Validation and export need every certificate parsed at once; a plain listing
-    // parses each one only when it is written.
+    for (CK_OBJECT_HANDLE handle : certificate_handles(cryptoki, session.handle()))
+        listed.push_back(Listed{CertificateObject{handle, {}, {}, {}, {}}, {}, {}, {}, {}});
+    auto load = [&](Listed& l) {
+        if (!l.loaded) {
+            l.object = read_certificate(cryptoki, session.handle(), l.object.handle);
+            l.loaded = true;
+        }
+        summarize(l, now);
+    };
     if (anchors || !options.export_to.empty()) {
         for (Listed& l : listed)
-            summarize(l, now);
+            load(l);
     }
     if (anchors)
         validate_all(listed, *anchors, at);
@@ -404,7 +413,7 @@ int run_certs(Context& ctx, CertsOptions& options) {
                      (listed.size() == 1 ? "" : "s") + "\n");
     }
     for (Listed& l : listed) {
-        summarize(l, now);
+        load(l);
         Json entry = certificate_json(l, view);
         l = Listed{};
         if (ctx.out.json())

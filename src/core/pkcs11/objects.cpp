@@ -286,24 +286,32 @@ std::vector<Attribute> read_attributes(const Cryptoki& cryptoki, CK_SESSION_HAND
     return result;
 }
 
-std::vector<CertificateObject> list_certificates(const Cryptoki& cryptoki,
-                                                 CK_SESSION_HANDLE session) {
+std::vector<CK_OBJECT_HANDLE> certificate_handles(const Cryptoki& cryptoki,
+                                                  CK_SESSION_HANDLE session) {
+    return find_objects(cryptoki, session, {ulong_match(CKA_CLASS, CKO_CERTIFICATE)});
+}
+
+CertificateObject read_certificate(const Cryptoki& cryptoki, CK_SESSION_HANDLE session,
+                                   CK_OBJECT_HANDLE handle) {
     static constexpr CK_ATTRIBUTE_TYPE wanted[] = {CKA_LABEL, CKA_ID, CKA_VALUE,
                                                    CKA_CERTIFICATE_TYPE};
+    std::vector<Attribute> attributes = read_attributes(cryptoki, session, handle, wanted);
+    CertificateObject certificate;
+    certificate.handle = handle;
+    certificate.label = attributes[0].as_text();
+    if (attributes[1].present())
+        certificate.id = attributes[1].value;
+    if (attributes[2].present())
+        certificate.value = attributes[2].value;
+    certificate.certificate_type = attributes[3].as_ulong();
+    return certificate;
+}
+
+std::vector<CertificateObject> list_certificates(const Cryptoki& cryptoki,
+                                                 CK_SESSION_HANDLE session) {
     std::vector<CertificateObject> certificates;
-    for (CK_OBJECT_HANDLE handle :
-         find_objects(cryptoki, session, {ulong_match(CKA_CLASS, CKO_CERTIFICATE)})) {
-        std::vector<Attribute> attributes = read_attributes(cryptoki, session, handle, wanted);
-        CertificateObject certificate;
-        certificate.handle = handle;
-        certificate.label = attributes[0].as_text();
-        if (attributes[1].present())
-            certificate.id = attributes[1].value;
-        if (attributes[2].present())
-            certificate.value = attributes[2].value;
-        certificate.certificate_type = attributes[3].as_ulong();
-        certificates.push_back(std::move(certificate));
-    }
+    for (CK_OBJECT_HANDLE handle : certificate_handles(cryptoki, session))
+        certificates.push_back(read_certificate(cryptoki, session, handle));
     return certificates;
 }
 

@@ -96,6 +96,16 @@ struct CertificateObject {
     std::optional<CK_CERTIFICATE_TYPE> certificate_type;
 };
 
+// The handles of every CKO_CERTIFICATE object, for reading them one at a time.
+[[nodiscard]] std::vector<CK_OBJECT_HANDLE> certificate_handles(const Cryptoki& cryptoki,
+                                                                CK_SESSION_HANDLE session);
+
+// One certificate object's CKA_LABEL, CKA_ID, CKA_VALUE and CKA_CERTIFICATE_TYPE, read
+// in one batch.
+[[nodiscard]] CertificateObject read_certificate(const Cryptoki& cryptoki,
+                                                 CK_SESSION_HANDLE session,
+                                                 CK_OBJECT_HANDLE handle);
+
 // Every CKO_CERTIFICATE object with CKA_LABEL, CKA_ID, CKA_VALUE and
 // CKA_CERTIFICATE_TYPE read in one batch per object.
 [[nodiscard]] std::vector<CertificateObject> list_certificates(const Cryptoki& cryptoki,
