@@ -2,6 +2,8 @@
 // DER at test time, so the expected values cannot drift from the files.
 #include <doctest/doctest.h>
 
+#include "test_support.hpp"
+
 #include <unistd.h>
 #include <algorithm>
 #include <cmath>
@@ -25,6 +27,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string run(const std::string& command) {
+    return test::run_command(command + " 2>/dev/null");
+}
+using test::shell_quoted;
+
 const fs::path kData = CACTOOL_TESTDATA;
 // 2026-12-04T00:00:00Z, the date SOURCES.md gives its validity flags for.
 constexpr std::time_t kNow = 1796342400;
@@ -33,23 +40,6 @@ Bytes read_bytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     REQUIRE_MESSAGE(in, "cannot open " << path);
     return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string run(const std::string& command) {
-    FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string output;
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
-        output.append(buffer, n);
-    }
-    pclose(pipe);
-    return output;
-}
-
-std::string shell_quoted(const fs::path& path) {
-    return "'" + path.string() + "'";
 }
 
 // A DER file in a private temporary directory that openssl can read.

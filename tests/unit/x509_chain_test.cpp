@@ -1,6 +1,8 @@
 // Chain validation checked against `openssl verify` on the same files at the same time.
 #include <doctest/doctest.h>
 
+#include "test_support.hpp"
+
 #include <unistd.h>
 #include <cstdio>
 #include <filesystem>
@@ -23,6 +25,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string run(const std::string& command) {
+    return test::run_command(command + " 2>&1");
+}
+using test::shell_quoted;
+
 const fs::path kData = CACTOOL_TESTDATA;
 const fs::path kIcam = kData / "02-piv-test-certs/icam-test-cards";
 const fs::path kPki = kIcam / "pki";
@@ -43,23 +50,6 @@ std::vector<Bytes> certs_of(const fs::path& path) {
 
 CertificateSummary leaf_of(const fs::path& path) {
     return summarize_certificate(certs_of(path).at(0), kAt);
-}
-
-std::string run(const std::string& command) {
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string output;
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
-        output.append(buffer, n);
-    }
-    pclose(pipe);
-    return output;
-}
-
-std::string shell_quoted(const fs::path& path) {
-    return "'" + path.string() + "'";
 }
 
 // A private temporary directory, removed with everything in it.

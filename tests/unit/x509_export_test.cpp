@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "test_support.hpp"
+
 #include <unistd.h>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string run(const std::string& command) {
+    return test::run_command(command);
+}
+
 const fs::path kRoot =
     fs::path(CACTOOL_TESTDATA) / "02-piv-test-certs/icam-test-cards/pki/ICAM_Test_Card_Root_CA.crt";
 
@@ -23,19 +29,6 @@ Bytes read_bytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     REQUIRE_MESSAGE(in, "cannot open " << path);
     return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string run(const std::string& command) {
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string output;
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
-        output.append(buffer, n);
-    }
-    pclose(pipe);
-    return output;
 }
 
 }  // namespace

@@ -1,0 +1,25 @@
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+
+namespace cac::test {
+
+std::string run_command(const std::string& command) {
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string output;
+    char buffer[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+        output.append(buffer, n);
+    pclose(pipe);
+    return output;
+}
+
+std::string shell_quoted(const std::filesystem::path& path) {
+    return "'" + path.string() + "'";
+}
+
+}  // namespace cac::test
