@@ -167,10 +167,12 @@ TEST_CASE("a failed search start is not finalised") {
     CHECK(fake.count("C_FindObjectsFinal") == 0);
 }
 
-TEST_CASE("certificates are listed with label, id, value and type in one batch each") {
+TEST_CASE("certificates are found, then read with label, id, value and type in one batch") {
     FakeModule fake;
     certificate_object(fake);
-    auto certificates = list_certificates(fake.cryptoki(), 7);
+    std::vector<CertificateObject> certificates;
+    for (CK_OBJECT_HANDLE handle : certificate_handles(fake.cryptoki(), 7))
+        certificates.push_back(read_certificate(fake.cryptoki(), 7, handle));
     REQUIRE(certificates.size() == 1);
     CHECK(certificates[0].label == "Certificate for PIV Authentication");
     CHECK(certificates[0].id == Bytes{0x01});

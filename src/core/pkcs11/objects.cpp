@@ -307,14 +307,6 @@ CertificateObject read_certificate(const Cryptoki& cryptoki, CK_SESSION_HANDLE s
     return certificate;
 }
 
-std::vector<CertificateObject> list_certificates(const Cryptoki& cryptoki,
-                                                 CK_SESSION_HANDLE session) {
-    std::vector<CertificateObject> certificates;
-    for (CK_OBJECT_HANDLE handle : certificate_handles(cryptoki, session))
-        certificates.push_back(read_certificate(cryptoki, session, handle));
-    return certificates;
-}
-
 std::vector<Bytes> private_key_ids(const Cryptoki& cryptoki, CK_SESSION_HANDLE session) {
     static constexpr CK_ATTRIBUTE_TYPE wanted[] = {CKA_ID};
     std::vector<Bytes> ids;
@@ -325,38 +317,6 @@ std::vector<Bytes> private_key_ids(const Cryptoki& cryptoki, CK_SESSION_HANDLE s
             ids.push_back(attributes[0].value);
     }
     return ids;
-}
-
-std::optional<CK_OBJECT_HANDLE> find_private_key(const Cryptoki& cryptoki,
-                                                 CK_SESSION_HANDLE session,
-                                                 std::span<const std::uint8_t> id) {
-    std::vector<AttributeMatch> templ = {ulong_match(CKA_CLASS, CKO_PRIVATE_KEY),
-                                         {CKA_ID, Bytes(id.begin(), id.end())}};
-    std::vector<CK_OBJECT_HANDLE> found = find_objects(cryptoki, session, templ, 1);
-    if (found.empty())
-        return std::nullopt;
-    return found.front();
-}
-
-Bytes sign(const Cryptoki& cryptoki, CK_SESSION_HANDLE session, CK_MECHANISM_TYPE mechanism,
-           CK_OBJECT_HANDLE key, std::span<const std::uint8_t> data) {
-    CK_MECHANISM mech{mechanism, nullptr, 0};
-    CK_RV rv = cryptoki.sign_init(session, &mech, key);
-    if (rv != CKR_OK)
-        fail(rv, "C_SignInit");
-    CK_ULONG length = 0;
-    rv = cryptoki.sign(session, data.data(), CK_ULONG(data.size()), nullptr, &length);
-    if (rv != CKR_OK)
-        fail(rv, "C_Sign");
-    if (length > signature_limit)
-        fail(CKR_GENERAL_ERROR, "C_Sign",
-             "the module claims a signature of " + std::to_string(length) + " bytes");
-    Bytes signature(length);
-    rv = cryptoki.sign(session, data.data(), CK_ULONG(data.size()), signature.data(), &length);
-    if (rv != CKR_OK)
-        fail(rv, "C_Sign");
-    signature.resize(std::min<std::size_t>(length, signature.size()));
-    return signature;
 }
 
 }  // namespace cac

@@ -106,24 +106,9 @@ struct CertificateObject {
                                                  CK_SESSION_HANDLE session,
                                                  CK_OBJECT_HANDLE handle);
 
-// Every CKO_CERTIFICATE object with CKA_LABEL, CKA_ID, CKA_VALUE and
-// CKA_CERTIFICATE_TYPE read in one batch per object.
-[[nodiscard]] std::vector<CertificateObject> list_certificates(const Cryptoki& cryptoki,
-                                                               CK_SESSION_HANDLE session);
-
 // The CKA_ID of every CKO_PRIVATE_KEY object visible in the session (before login,
 // private keys are often hidden). Keys without an id are left out.
 [[nodiscard]] std::vector<Bytes> private_key_ids(const Cryptoki& cryptoki,
                                                  CK_SESSION_HANDLE session);
-
-// The handle of the private key with this CKA_ID, if one is visible.
-[[nodiscard]] std::optional<CK_OBJECT_HANDLE> find_private_key(const Cryptoki& cryptoki,
-                                                               CK_SESSION_HANDLE session,
-                                                               std::span<const std::uint8_t> id);
-
-// C_SignInit and C_Sign (two-call idiom for the signature's length).
-[[nodiscard]] Bytes sign(const Cryptoki& cryptoki, CK_SESSION_HANDLE session,
-                         CK_MECHANISM_TYPE mechanism, CK_OBJECT_HANDLE key,
-                         std::span<const std::uint8_t> data);
 
 }  // namespace cac
