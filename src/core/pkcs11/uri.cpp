@@ -216,13 +216,19 @@ void blank_nul_padding(unsigned char (&field)[N]) {
     std::fill(end, field + N, ' ');
 }
 
-CK_TOKEN_INFO uri_token_info(const CK_TOKEN_INFO& token) {
+// A copy of `token` with `change` applied to each text field a URI can name.
+template <typename Change>
+CK_TOKEN_INFO with_text_fields(const CK_TOKEN_INFO& token, Change change) {
     CK_TOKEN_INFO copy = token;
-    blank_nul_padding(copy.label);
-    blank_nul_padding(copy.manufacturerID);
-    blank_nul_padding(copy.model);
-    blank_nul_padding(copy.serialNumber);
+    change(copy.label);
+    change(copy.manufacturerID);
+    change(copy.model);
+    change(copy.serialNumber);
     return copy;
+}
+
+CK_TOKEN_INFO uri_token_info(const CK_TOKEN_INFO& token) {
+    return with_text_fields(token, [](auto& field) { blank_nul_padding(field); });
 }
 
 void set_token(P11KitUri* uri, const CK_TOKEN_INFO& token) {
@@ -348,12 +354,7 @@ bool TokenUri::matches(const Slot& slot, const CK_INFO* module) const {
 }
 
 CK_TOKEN_INFO normalized_token_info(const CK_TOKEN_INFO& token) {
-    CK_TOKEN_INFO copy = token;
-    repad(copy.label);
-    repad(copy.manufacturerID);
-    repad(copy.model);
-    repad(copy.serialNumber);
-    return copy;
+    return with_text_fields(token, [](auto& field) { repad(field); });
 }
 
 std::vector<const Slot*> matching_tokens(const std::vector<Slot>& slots,
