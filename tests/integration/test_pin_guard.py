@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The lockout guard and odd token labels, on tokens whose reports SoftHSM2 cannot make.
+"""The lockout guard, odd token labels and unreadable tokens, as SoftHSM2 cannot report them.
 
 A small forwarding module (tests/testbed/pkcs11_shim.cpp) sits in front of SoftHSM2 and
 sets PIN flags or re-pads the label in C_GetTokenInfo; everything else is SoftHSM2's.
@@ -12,6 +12,7 @@ import unittest
 
 import base
 import softhsm_fixture as sf
+import testlib
 
 CKF_USER_PIN_COUNT_LOW = 0x10000
 CKF_USER_PIN_FINAL_TRY = 0x20000
@@ -84,6 +85,26 @@ class LockoutGuardTest(ShimTestCase):
                          input_bytes=(self.hsm.wrong_pin + "\n").encode())
         err = self.assertErrorDocument(r, 5)
         self.assertEqual(err["name"], "CACTOOL_LOCKOUT_GUARD")
+
+
+class UnreadableTokenTest(ShimTestCase):
+    def test_a_token_the_module_cannot_read_hides_no_other(self):
+        CKR_TOKEN_NOT_RECOGNIZED = 0xE1
+        broken = self.hsm.tokens[sf.EDGE]["slot_id"]
+        env = self.shim_env(CACTOOL_SHIM_FAIL_TOKEN_INFO="%d:%x" % (broken,
+                                                                    CKR_TOKEN_NOT_RECOGNIZED))
+        doc = self.json_of(self.cactool("slots", "--module", self.shim, "--json", env=env))
+        slots = {s["id"]: s for s in doc["modules"][0]["slots"]}
+        oracle = [t["id"] for t in testlib.pkcs11_tool_slots(self.hsm.module, env=self.hsm.env)]
+        self.assertEqual(sorted(slots), sorted(oracle), "every slot is still listed")
+        self.assertIsNone(slots[broken]["token"])
+        self.assertEqual(slots[broken]["error"]["name"], "CKR_TOKEN_NOT_RECOGNIZED")
+        others = [s for i, s in slots.items() if i != broken]
+        self.assertTrue(all(s["error"] is None and s["token"] for s in others), others)
+        # Chosen on purpose, the unreadable slot answers with its own error.
+        r = self.cactool("certs", "--module", self.shim, "--slot", str(broken), "--json",
+                         env=env)
+        self.assertEqual(self.assertErrorDocument(r, 3)["name"], "CKR_TOKEN_NOT_RECOGNIZED")
 
 
 class PaddedLabelTest(ShimTestCase):

@@ -7,6 +7,9 @@
 //   CACTOOL_SHIM_SET_TOKEN_FLAGS    hex bits ORed into CK_TOKEN_INFO.flags
 //   CACTOOL_SHIM_CLEAR_TOKEN_FLAGS  hex bits cleared from it
 //   CACTOOL_SHIM_LABEL_PADDING      "left" or "nul": the label re-padded that way
+//   CACTOOL_SHIM_FAIL_TOKEN_INFO    "SLOT:RV" (decimal slot id, hex CK_RV): that slot's
+//                                   C_GetTokenInfo fails with RV, as a module does for a
+//                                   card it cannot read
 // Tests only; it is not installed.
 #include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
@@ -41,7 +44,21 @@ void repad_label(unsigned char (&label)[32], std::string_view how) {
     }
 }
 
+// The CK_RV CACTOOL_SHIM_FAIL_TOKEN_INFO asks for on `slot`, or CKR_OK.
+CK_RV injected_failure(CK_SLOT_ID slot) {
+    const char* value = std::getenv("CACTOOL_SHIM_FAIL_TOKEN_INFO");
+    if (value == nullptr)
+        return CKR_OK;
+    char* rest = nullptr;
+    unsigned long wanted = std::strtoul(value, &rest, 10);
+    if (rest == nullptr || *rest != ':' || wanted != slot)
+        return CKR_OK;
+    return std::strtoul(rest + 1, nullptr, 16);
+}
+
 CK_RV get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
+    if (CK_RV failure = injected_failure(slot); failure != CKR_OK)
+        return failure;
     CK_RV rv = real->C_GetTokenInfo(slot, info);
     if (rv != CKR_OK || info == nullptr)
         return rv;
