@@ -1,0 +1,106 @@
+"""cactool's main job on the whole real stack: OpenSC's PKCS#11 module over a private pcscd,
+vpcd and the virtual PIV card.
+
+Expected values: the certificates the card's profile holds (fingerprints recomputed with
+openssl from the exported PEM files), pkcs11-tool's view of the same token, and the card's
+own retry counter and APDU log read through its control channel.
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import testbed  # noqa: E402
+
+testbed.enter()
+
+import testlib  # noqa: E402
+from base import CactoolTestCase  # noqa: E402
+
+
+class OnTheSimulatedCard(CactoolTestCase):
+    @classmethod
+    def setUpClass(cls):
+        testlib.cactool_path()
+        cls.module = testbed.opensc_module()
+        if not cls.module:
+            raise unittest.SkipTest("OpenSC's PKCS#11 module is not installed")
+        cls.env = testlib.clean_env()
+
+    def setUp(self):
+        testbed.restore_card()
+
+    def run_on_card(self, *args, pin=None):
+        return testlib.run_cactool(
+            ["--module", self.module, *args], self.env,
+            input_bytes=(pin + "\n").encode() if pin is not None else None)
+
+    def our_slot(self, doc):
+        for module in doc["modules"]:
+            for slot in module["slots"]:
+                if testbed.reader_name() in (slot.get("description") or ""):
+                    return slot
+        self.fail("no slot for reader %r in %r" % (testbed.reader_name(), doc))
+
+    def test_slots_shows_the_cards_token_as_pkcs11_tool_does(self):
+        doc = self.json_of(self.run_on_card("slots", "--json"))
+        slot = self.our_slot(doc)
+        self.assertIsNotNone(slot["token"], slot)
+        oracle = [s for s in testlib.pkcs11_tool_slots(self.module)
+                  if testbed.reader_name() in s["description"]]
+        self.assertEqual(len(oracle), 1)
+        self.assertEqual(slot["token"]["label"], oracle[0]["token"]["label_raw"].strip())
+        self.assertEqual(slot["token"]["serial"], oracle[0]["token"]["serial"])
+
+    def certificate_fingerprints(self, *extra):
+        doc = self.json_of(self.run_on_card("certs", "--json", *extra))
+        return {c["sha256"].lower(): c for c in doc["certificates"]}
+
+    def test_certs_are_the_profiles_certificates(self):
+        got = self.certificate_fingerprints()
+        expected = testbed.slot_fingerprints()
+        self.assertEqual(set(got), set(expected.values()))
+        for slot, fingerprint in expected.items():
+            self.assertEqual((got[fingerprint]["piv_slot"] or "").lower(), slot,
+                             "the certificate of slot %s is shown in another slot" % slot)
+
+    def test_compressed_certificates_are_read_the_same(self):
+        testbed.use_profile("compressed.json")
+        try:
+            self.assertTrue(all(e["compressed"] for e in testbed.manifest()["slots"].values()))
+            self.assertEqual(set(self.certificate_fingerprints()),
+                             set(testbed.slot_fingerprints().values()))
+        finally:
+            testbed.use_profile(testbed.PROFILES / "default.json")
+
+    def test_login_with_the_right_pin(self):
+        r = self.run_on_card("login", "--pin-stdin", "--json", pin=testbed.DEFAULT_PIN)
+        self.json_of(r)
+        self.assertNoSecret(r, testbed.DEFAULT_PIN)
+        self.assertEqual(testbed.card_status()["pin_tries"], testbed.manifest()["pin"]["max"])
+
+    def test_a_wrong_pin_costs_exactly_one_try(self):
+        before = testbed.card_status()["pin_tries"]
+        testbed.apdu_log(clear=True)
+        r = self.run_on_card("login", "--pin-stdin", "--json", pin="999999")
+        self.assertErrorDocument(r, 4)
+        self.assertNoSecret(r, "999999")
+        self.assertEqual(testbed.card_status()["pin_tries"], before - 1)
+        sent = [v for v in testbed.verify_commands(testbed.apdu_log()) if v[1]]
+        self.assertEqual(len(sent), 1, "VERIFY with a PIN sent %d times" % len(sent))
+
+    def test_the_guard_sends_no_verify_at_the_last_try(self):
+        for _ in range(testbed.manifest()["pin"]["max"] - 1):
+            self.run_on_card("login", "--pin-stdin", "--force", pin="999999")
+        self.assertEqual(testbed.card_status()["pin_tries"], 1)
+        testbed.apdu_log(clear=True)
+        r = self.run_on_card("login", "--pin-stdin", "--json", pin="999999")
+        self.assertErrorDocument(r, 5)
+        sent = [v for v in testbed.verify_commands(testbed.apdu_log()) if v[1]]
+        self.assertEqual(sent, [], "the guard let a VERIFY with a PIN through")
+        self.assertEqual(testbed.card_status()["pin_tries"], 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
