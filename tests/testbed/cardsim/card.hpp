@@ -46,6 +46,8 @@ public:
     ~Card();
     Card(const Card&) = delete;
     Card& operator=(const Card&) = delete;
+    Card(Card&&) noexcept;
+    Card& operator=(Card&&) noexcept;
 
     const Bytes& atr() const;
 
