@@ -6,14 +6,16 @@ lists the readers pcscd offers and whether a card is in them, /proc shows which
 processes and mounts remain. Every subprocess call has a timeout.
 
 Needs root, or unprivileged user namespaces, plus pcscd, vsmartcard-vpcd and
-opensc-tool; exits 77 (skipped) without them. With CACTOOL_TESTBED_FAKE_CARD=1 the bed
-runs a stand-in card written below instead of cardsim, which lets the harness be tested
-on its own while cardsim is being changed.
+opensc-tool; exits 77 (skipped) without them. cardsim and cardctl come from
+CACTOOL_CARDSIM and CACTOOL_CARDCTL (meson sets them), else from the newest build.
 """
 
+import fcntl
 import json
 import os
+import pty
 import random
+import select
 import re
 import shutil
 import signal
@@ -21,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import unittest
 
@@ -59,101 +62,6 @@ out = subprocess.run(['opensc-tool', '-l'], capture_output=True, text=True, time
 rows = [re.match(r'^\d+\s+(Yes|No)\s+(.*?)\s*$', line) for line in out.splitlines()]
 print(json.dumps([[row.group(2), row.group(1) == 'Yes'] for row in rows if row]))
 '''
-
-FAKE_CARDSIM = r'''#!/usr/bin/python3
-# Stand-in for cardsim: the same command line, the vpcd protocol, and "status",
-# "insert" and "remove" on the control socket.
-import argparse, json, os, socket, struct, threading, time
-parser = argparse.ArgumentParser()
-for option in ('--vpcd-port', '--vpcd-host', '--profile', '--export', '--control',
-               '--apdu-log'):
-    parser.add_argument(option)
-parser.add_argument('--no-card', action='store_true')
-args = parser.parse_args()
-atr = bytes.fromhex('3BF81300008131FE15597562696B657934D4')
-os.makedirs(args.export, exist_ok=True)
-with open(os.path.join(args.export, 'card.json'), 'w') as card:
-    json.dump({'atr': atr.hex().upper(), 'slots': {}}, card)
-state = {'connected': False, 'atr_requested': False, 'present': not args.no_card}
-
-def serve_vpcd(sock):
-    def read(n):
-        data = b''
-        while len(data) < n:
-            chunk = sock.recv(n - len(data))
-            if not chunk:
-                raise EOFError
-            data += chunk
-        return data
-    while state['present']:
-        (length,) = struct.unpack('>H', read(2))
-        message = read(length)
-        if length == 1 and message[0] == 4:
-            state['atr_requested'] = True
-            sock.sendall(struct.pack('>H', len(atr)) + atr)
-        elif length > 1:
-            sock.sendall(b'\x00\x02\x6d\x00')
-
-def card():
-    while True:
-        try:
-            if not state['present']:
-                raise OSError
-            sock = socket.create_connection((args.vpcd_host, int(args.vpcd_port)))
-        except OSError:
-            time.sleep(0.05)
-            continue
-        state.update(connected=True, atr_requested=False)
-        try:
-            serve_vpcd(sock)
-        except (EOFError, OSError):
-            pass
-        sock.close()
-        state['connected'] = False
-
-threading.Thread(target=card, daemon=True).start()
-server = socket.socket(socket.AF_UNIX)
-server.bind(args.control)
-server.listen(4)
-while True:
-    client, _ = server.accept()
-    with client, client.makefile('rwb') as stream:
-        for line in stream:
-            command = line.decode().strip()
-            if command in ('insert', 'remove'):
-                state['present'] = command == 'insert'
-            answer = {'ok': True, **state} if command in ('status', 'insert', 'remove') \
-                else {'ok': False, 'error': 'unknown command'}
-            stream.write(json.dumps(answer).encode() + b'\n')
-            stream.flush()
-'''
-
-FAKE_CARDCTL = r'''#!/usr/bin/python3
-# Stand-in for cardctl: "wait present" by polling opensc-tool, everything else is
-# passed to harness.sock.
-import json, os, socket, subprocess, sys, time
-args = sys.argv[1:]
-if args[:2] == ['wait', 'present']:
-    timeout = float(args[args.index('--timeout') + 1]) if '--timeout' in args else 10
-    reader = os.environ['CACTOOL_TESTBED_READER']
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = subprocess.run(['opensc-tool', '-l'], capture_output=True, text=True,
-                             timeout=30).stdout
-        if any(line.split()[1:2] == ['Yes'] and line.endswith(reader)
-               for line in out.splitlines()):
-            sys.exit(0)
-        time.sleep(0.1)
-    sys.exit(3)
-sock = socket.socket(socket.AF_UNIX)
-sock.settimeout(60)
-sock.connect(os.path.join(os.environ['CACTOOL_TESTBED_DIR'], 'harness.sock'))
-sock.sendall(' '.join(args).encode() + b'\n')
-answer = json.loads(sock.makefile().readline())
-print(json.dumps(answer))
-sys.exit(0 if answer['ok'] else 1)
-'''
-
 
 def write_script(folder, name, text):
     path = os.path.join(folder, name)
@@ -203,9 +111,6 @@ class HarnessTest(unittest.TestCase):
         cls.tools = tempfile.mkdtemp(prefix='harness-test-')
         cls.env = dict(os.environ)
         cls.env.pop('CACTOOL_TESTBED_PCSCD', None)
-        if os.environ.get('CACTOOL_TESTBED_FAKE_CARD') == '1':
-            cls.env['CACTOOL_CARDSIM'] = write_script(cls.tools, 'cardsim', FAKE_CARDSIM)
-            cls.env['CACTOOL_CARDCTL'] = write_script(cls.tools, 'cardctl', FAKE_CARDCTL)
 
     @classmethod
     def tearDownClass(cls):
@@ -456,25 +361,58 @@ print(json.dumps(seen))
         self.assertEqual(result.returncode, BED_ERROR, result.stderr)
         self.assertIn('could not enter new mount, network and PID namespaces', result.stderr)
 
+    def test_command_can_prompt_on_the_terminal(self):
+        # On a terminal, COMMAND must be able to read it (a PIN prompt): a process group
+        # other than the terminal's foreground one would be stopped by SIGTTIN instead.
+        master, slave = pty.openpty()
+
+        def own_terminal():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        bed = subprocess.Popen([RUN, '--', 'sh', '-c', 'read line; echo "got $line"'],
+                               env=self.env, stdin=slave, stdout=slave, stderr=slave,
+                               start_new_session=True, preexec_fn=own_terminal)
+        os.close(slave)
+        try:
+            os.write(master, b'hello\n')
+            seen = b''
+            deadline = time.monotonic() + 30
+            while b'got hello' not in seen and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.2)[0]:
+                    try:
+                        seen += os.read(master, 1024)
+                    except OSError:
+                        break
+            self.assertIn(b'got hello', seen)
+            self.assertEqual(bed.wait(timeout=CALL_TIMEOUT), 0)
+        finally:
+            bed.kill()
+            bed.wait(timeout=CALL_TIMEOUT)
+            os.close(master)
+
     # -- interrupts ----------------------------------------------------------------
 
-    def interrupt(self, signum):
+    def start_sleeping_bed(self, folder):
+        """A bed whose COMMAND sleeps and leaves a child that ignores SIGINT and SIGTERM
+        (only a SIGKILL to the whole group ends it); returns the bed, its state folder
+        and the marker in the sleeping processes' command lines."""
         marker = f'{3600 + random.randrange(1000)}.{random.randrange(10**6):06d}'
+        ready = os.path.join(folder, 'ready')
+        command = ['sh', '-c', '(trap "" INT TERM; sleep "$0") & '
+                   f'echo "$CACTOOL_TESTBED_DIR" > {ready}.new; mv {ready}.new {ready}; '
+                   'sleep "$0"', marker]
+        bed = self.start_bed(command)
+        state = self.wait_for_file(ready, bed)
+        self.assertTrue(processes_mentioning(state))
+        sleeps = [line for _, line in processes_mentioning(marker) if line.startswith('sleep ')]
+        self.assertEqual(len(sleeps), 2)
+        return bed, state, marker
+
+    def interrupt(self, signum):
         mounts_before = mount_table()
         with tempfile.TemporaryDirectory() as folder:
-            ready = os.path.join(folder, 'ready')
-            # COMMAND leaves a child that ignores SIGINT and SIGTERM: only the harness's
-            # SIGKILL to the whole group ends it.
-            command = ['sh', '-c', '(trap "" INT TERM; sleep "$0") & '
-                       f'echo "$CACTOOL_TESTBED_DIR" > {ready}.new; mv {ready}.new {ready}; '
-                       'sleep "$0"', marker]
-            with self.start_bed(command) as bed:
+            bed, state, marker = self.start_sleeping_bed(folder)
+            with bed:
                 try:
-                    state = self.wait_for_file(ready, bed)
-                    self.assertTrue(processes_mentioning(state))
-                    sleeps = [line for _, line in processes_mentioning(marker)
-                              if line.startswith('sleep ')]
-                    self.assertEqual(len(sleeps), 2)
                     started = time.monotonic()
                     bed.send_signal(signum)
                     bed.communicate(timeout=CALL_TIMEOUT)
@@ -491,6 +429,22 @@ print(json.dumps(seen))
 
     def test_sigterm_tears_down(self):
         self.interrupt(signal.SIGTERM)
+
+    def test_sigkill_to_run_still_tears_down(self):
+        # run cannot catch SIGKILL; unshare dies with it, and the bed's inner part gets
+        # SIGTERM and tears down as usual.
+        mounts_before = mount_table()
+        with tempfile.TemporaryDirectory() as folder:
+            bed, state, marker = self.start_sleeping_bed(folder)
+            with bed:
+                bed.kill()
+                bed.communicate(timeout=CALL_TIMEOUT)
+        deadline = time.monotonic() + 10
+        while os.path.exists(state) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(os.path.exists(state))
+        self.assert_nothing_left(state, marker)
+        self.assertEqual(mount_table(), mounts_before)
 
 
 def missing_requirement():
