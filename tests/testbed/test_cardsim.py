@@ -651,9 +651,55 @@ def bed_available():
     return True, ""
 
 
+# A PC/SC client (libpcsclite through ctypes) that runs inside the bed: it holds a handle
+# to the card while cardctl injects faults, and reports what each SCardTransmit returned.
+PCSC_CLIENT = r"""
+import ctypes, json, os, subprocess, sys, time
+lib = ctypes.CDLL("libpcsclite.so.1")
+DWORD, LONG = ctypes.c_ulong, ctypes.c_long
+for name in ("SCardEstablishContext", "SCardConnect", "SCardReconnect", "SCardTransmit"):
+    getattr(lib, name).restype = LONG
+class IoRequest(ctypes.Structure):
+    _fields_ = [("dwProtocol", DWORD), ("cbPciLength", DWORD)]
+SCOPE_SYSTEM, SHARE_SHARED, T0_OR_T1, LEAVE_CARD = 2, 2, 3, 0
+ctx, handle, protocol = LONG(), LONG(), DWORD()
+assert lib.SCardEstablishContext(DWORD(SCOPE_SYSTEM), None, None, ctypes.byref(ctx)) == 0
+reader = os.environ["CACTOOL_TESTBED_READER"].encode()
+assert lib.SCardConnect(ctx, reader, DWORD(SHARE_SHARED), DWORD(T0_OR_T1),
+                        ctypes.byref(handle), ctypes.byref(protocol)) == 0
+def transmit():
+    apdu = bytes.fromhex(sys.argv[1])
+    pci = IoRequest(protocol.value, ctypes.sizeof(IoRequest))
+    answer, length = (ctypes.c_ubyte * 65538)(), DWORD(65538)
+    command = (ctypes.c_ubyte * len(apdu)).from_buffer_copy(apdu)
+    rv = lib.SCardTransmit(handle, ctypes.byref(pci), command, DWORD(len(apdu)), None,
+                           answer, ctypes.byref(length))
+    return [rv & 0xFFFFFFFF, bytes(answer[:length.value]).hex().upper()]
+def cardctl(*args):
+    return subprocess.run([os.environ["CACTOOL_CARDCTL"], *args], capture_output=True).returncode
+seen = {"select": transmit(), "reset": cardctl("reset")}
+seen["after_reset"] = transmit()
+seen["reconnect"] = lib.SCardReconnect(handle, DWORD(SHARE_SHARED), DWORD(T0_OR_T1),
+                                       DWORD(LEAVE_CARD), ctypes.byref(protocol)) & 0xFFFFFFFF
+seen["after_reconnect"] = transmit()
+seen["garbage"] = (cardctl("garbage"), transmit())
+cardctl("delay", "500", "1")
+started = time.monotonic()
+seen["delayed"] = transmit()
+seen["delay_s"] = time.monotonic() - started
+seen["drop"] = (cardctl("drop"), transmit())
+seen["wait_absent"] = cardctl("wait", "absent", "--timeout", "10")
+seen["after_drop"] = transmit()
+print(json.dumps(seen))
+"""
+
+SCARD_W_RESET_CARD = 0x80100068
+SCARD_W_REMOVED_CARD = 0x80100069
+
+
 @unittest.skipUnless(CARDCTL and RUN, "the bed is not configured")
 class OnTheBedTest(unittest.TestCase):
-    """cardctl's PC/SC commands with the real pcscd and vpcd driver."""
+    """cardctl's PC/SC commands and the faults, with the real pcscd and vpcd driver."""
 
     @classmethod
     def setUpClass(cls):
@@ -671,6 +717,49 @@ class OnTheBedTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         # opensc-tool -l lists the reader with the card in it ("Yes" in the Card column).
         self.assertRegex(result.stdout, r"Yes\s+Virtual PCD 00 00")
+
+    def test_faults_as_a_pcsc_client_sees_them(self):
+        with tempfile.TemporaryDirectory(prefix="cardsim-bed-") as folder:
+            client = os.path.join(folder, "client.py")
+            with open(client, "w") as f:
+                f.write(PCSC_CLIENT)
+            result = subprocess.run([RUN, "--", sys.executable, client, SELECT_PIV.hex()],
+                                    capture_output=True, text=True, timeout=180)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        seen = json.loads(result.stdout.strip().splitlines()[-1])
+        ok, select_answer = seen["select"]
+        self.assertEqual((ok, select_answer[:2], select_answer[-4:]), (0, "61", "9000"))
+        self.assertEqual(seen["reset"], 0)
+        # Another client's reset shows on this handle as on a real card.
+        self.assertEqual(seen["after_reset"], [SCARD_W_RESET_CARD, ""])
+        self.assertEqual(seen["reconnect"], 0)
+        self.assertEqual(seen["after_reconnect"], [0, select_answer])
+        self.assertEqual(seen["garbage"], [0, [0, "6F"]])
+        self.assertEqual(seen["delayed"], [0, select_answer])
+        self.assertGreaterEqual(seen["delay_s"], 0.5)
+        # The driver reads the closed connection as an answer of no bytes; the card is gone
+        # from the next call on.
+        self.assertEqual(seen["drop"], [0, [0, ""]])
+        self.assertEqual(seen["wait_absent"], 0)
+        self.assertEqual(seen["after_drop"][0], SCARD_W_REMOVED_CARD)
+
+    def test_card_comes_back_after_pcscd_restarts(self):
+        script = ("set -e; $CACTOOL_CARDCTL pcscd stop; sleep 0.5; $CACTOOL_CARDCTL status; "
+                  "$CACTOOL_CARDCTL pcscd start; $CACTOOL_CARDCTL wait present --timeout 10; "
+                  "opensc-tool -l; $CACTOOL_CARDCTL log")
+        result = subprocess.run([RUN, "--", "sh", "-c", script], capture_output=True,
+                                text=True, timeout=180)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        lines = result.stdout.splitlines()
+        # While pcscd is away the card is still in the reader but not connected.
+        status = json.loads(lines[1])
+        self.assertEqual((status["present"], status["connected"]), (True, False))
+        self.assertRegex(result.stdout, r"Yes\s+Virtual PCD 00 00")
+        objects = [json.loads(line) for line in lines if line.startswith("{")]
+        events = [o["event"] for o in objects if "event" in o]
+        after = events[events.index("disconnect"):]
+        self.assertIn("connect", after)
+        self.assertIn("atr", after[after.index("connect"):])
 
     def test_wait_times_out_with_3(self):
         result = subprocess.run(
