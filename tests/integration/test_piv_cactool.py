@@ -84,7 +84,7 @@ class OnTheSimulatedCard(CactoolTestCase):
         before = testbed.card_status()["pin_tries"]
         testbed.apdu_log(clear=True)
         r = self.run_on_card("login", "--pin-stdin", "--json", pin="999999")
-        self.assertErrorDocument(r, 4)
+        self.assertEqual(self.json_of(r, 4)["result"], "incorrect")
         self.assertNoSecret(r, "999999")
         self.assertEqual(testbed.card_status()["pin_tries"], before - 1)
         sent = [v for v in testbed.verify_commands(testbed.apdu_log()) if v[1]]
@@ -96,7 +96,9 @@ class OnTheSimulatedCard(CactoolTestCase):
         self.assertEqual(testbed.card_status()["pin_tries"], 1)
         testbed.apdu_log(clear=True)
         r = self.run_on_card("login", "--pin-stdin", "--json", pin="999999")
-        self.assertErrorDocument(r, 5)
+        doc = self.json_of(r, 5)
+        self.assertEqual(doc["result"], "refused")
+        self.assertTrue(doc["pin_status"]["final_try"], doc)
         sent = [v for v in testbed.verify_commands(testbed.apdu_log()) if v[1]]
         self.assertEqual(sent, [], "the guard let a VERIFY with a PIN through")
         self.assertEqual(testbed.card_status()["pin_tries"], 1)

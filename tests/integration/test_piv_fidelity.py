@@ -22,13 +22,20 @@ import testlib  # noqa: E402
 
 
 def opensc_readers():
-    """[(index, has_card, name)] from `opensc-tool --list-readers`."""
+    """[(index, has_card, name)] from `opensc-tool --list-readers`.
+
+    Its table has fixed columns under a header "Nr.  Card  Features  Name"; the Features
+    column is blank for readers without any, so the name starts where the header says.
+    """
     out, _, _ = testlib.run_tool(["opensc-tool", "--list-readers"])
-    readers = []
+    readers, name_at = [], None
     for line in out.splitlines():
-        m = re.match(r"^(\d+)\s+(Yes|No)\s+(?:\S+\s+)?(.+?)\s*$", line)
-        if m:
-            readers.append((int(m.group(1)), m.group(2) == "Yes", m.group(3)))
+        if line.startswith("Nr.") and "Name" in line:
+            name_at = line.index("Name")
+            continue
+        m = re.match(r"^(\d+)\s+(Yes|No)\b", line)
+        if m and name_at is not None:
+            readers.append((int(m.group(1)), m.group(2) == "Yes", line[name_at:].strip()))
     return readers
 
 
