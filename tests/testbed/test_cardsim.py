@@ -480,6 +480,27 @@ class CardsimTest(unittest.TestCase):
             client.close()
         self.assertTrue(self.ok("status")["ok"])
 
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def test_no_spinning_while_an_answer_waits_for_a_client_that_left(self):
+        self.start("--no-card", accept=False)
+        client = Control(self.sock_path)
+        client.send("insert")  # answered only when the fake asks for the ATR: never here
+        client.close()
+        time.sleep(0.2)
+        before = self.cpu_seconds()
+        time.sleep(1.5)
+        self.assertLess(self.cpu_seconds() - before, 0.3, "cardsim should sleep in poll()")
+        half_closed = Control(self.sock_path)
+        half_closed.send("status")
+        half_closed.sock.shutdown(socket.SHUT_WR)
+        self.assertTrue(half_closed.answer()["ok"], "a half-closed client still gets answers")
+        half_closed.close()
+        self.assertTrue(self.ok("status")["present"])
+
     # --- start and stop ---------------------------------------------------------------
 
     def stop_with(self, signum):

@@ -17,6 +17,7 @@ namespace {
 
 // Commands are a few words; anything longer is a client gone wrong, not a command.
 constexpr std::size_t kMaxLine = 4096;
+constexpr const char* kTooLong = "{\"error\":\"line too long\",\"ok\":false}\n";
 
 sockaddr_un unix_address(const std::filesystem::path& path) {
     sockaddr_un addr{};
@@ -78,7 +79,10 @@ ControlServer::~ControlServer() {
     }
 }
 
-void ControlServer::add_poll_fds(std::vector<pollfd>& fds) const {
+void ControlServer::add_poll_fds(std::vector<pollfd>& fds) {
+    // A client whose socket failed while an answer was written from a timer is closed
+    // already; its number may belong to another socket by now.
+    std::erase_if(clients_, [](const auto& entry) { return !entry.second->fd.valid(); });
     fds.push_back({listener_.get(), POLLIN, 0});
     for (const auto& [fd, client] : clients_) {
         short events = client->out.empty() ? 0 : POLLOUT;
@@ -105,6 +109,11 @@ void ControlServer::on_ready(const std::vector<pollfd>& fds) {
         const std::shared_ptr<Client> client = it->second;
         if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
             read_from(*client);
+        }
+        if (p.revents & (POLLHUP | POLLERR)) {
+            // Gone both ways: what it sent has been carried out, but no answer can reach it,
+            // and poll() would report the hang-up again at once while the socket stays open.
+            client->fd.reset();
         }
         if (client->fd.valid() && !client->out.empty()) {
             write_to(*client);
@@ -139,23 +148,32 @@ void ControlServer::accept_clients() {
 
 void ControlServer::read_from(Client& client) {
     char buf[4096];
-    const ssize_t n = ::recv(client.fd.get(), buf, sizeof buf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        return;
-    }
-    if (n <= 0) {
-        // The client may have shut down only its writing side and still wait for answers;
-        // its last command counts even without a newline.
-        client.eof = true;
-        if (!client.in.empty()) {
-            client.in.push_back('\n');
+    for (;;) {
+        const ssize_t n = ::recv(client.fd.get(), buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
         }
-    } else {
+        if (n < 0 && errno == EAGAIN) {
+            break;
+        }
+        if (n <= 0) {
+            // The client may have shut down only its writing side and still wait for
+            // answers; its last command counts even without a newline.
+            client.eof = true;
+            if (!client.in.empty()) {
+                client.in.push_back('\n');
+            }
+            break;
+        }
         client.in.append(buf, static_cast<std::size_t>(n));
+        if (client.in.size() > kMaxLine * 4) {
+            break;  // serve() handles this much first; poll() reports the rest again
+        }
     }
     serve(client);
 }
 
+// Takes the client's complete lines one at a time; stops while an answer is outstanding.
 void ControlServer::serve(Client& client) {
     client.serving = true;
     while (!client.waiting && client.fd.valid()) {
@@ -164,7 +182,7 @@ void ControlServer::serve(Client& client) {
             if (client.in.size() > kMaxLine) {
                 client.in.clear();
                 client.skipping = true;
-                client.out += json_line({{"ok", false}, {"error", "line too long"}}) + "\n";
+                client.out += kTooLong;
             }
             break;
         }
@@ -173,25 +191,33 @@ void ControlServer::serve(Client& client) {
         if (std::exchange(client.skipping, false)) {
             continue;
         }
+        if (line.size() > kMaxLine) {
+            client.out += kTooLong;
+            continue;
+        }
         if (!line.empty() && line.back() == '\r') {
             line.pop_back();
         }
-        client.waiting = true;
-        std::weak_ptr<Client> weak = clients_.at(client.fd.get());
-        handler_(line, [this, weak](const nlohmann::json& answer) {
-            const auto target = weak.lock();
-            if (!target || !target->fd.valid()) {
-                return;
-            }
-            target->out += json_line(answer) + "\n";
-            target->waiting = false;
-            write_to(*target);
-            if (!target->serving) {
-                serve(*target);
-            }
-        });
+        dispatch(client, line);
     }
     client.serving = false;
+}
+
+void ControlServer::dispatch(Client& client, const std::string& line) {
+    client.waiting = true;
+    std::weak_ptr<Client> weak = clients_.at(client.fd.get());
+    handler_(line, [this, weak](const nlohmann::json& answer) {
+        const auto target = weak.lock();
+        if (!target || !target->fd.valid()) {
+            return;
+        }
+        target->out += json_line(answer) + "\n";
+        target->waiting = false;
+        write_to(*target);
+        if (!target->serving) {
+            serve(*target);
+        }
+    });
 }
 
 void ControlServer::write_to(Client& client) {

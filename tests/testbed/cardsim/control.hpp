@@ -35,7 +35,7 @@ class ControlServer {
 
     // Adds the listening socket and every client to `fds`; `on_ready` is called with the
     // same entries after poll().
-    void add_poll_fds(std::vector<pollfd>& fds) const;
+    void add_poll_fds(std::vector<pollfd>& fds);
     void on_ready(const std::vector<pollfd>& fds);
 
     // True when no answer is waiting to be written (so `quit` may exit now).
@@ -46,6 +46,7 @@ class ControlServer {
 
     void accept_clients();
     void serve(Client& client);
+    void dispatch(Client& client, const std::string& line);
     void read_from(Client& client);
     void write_to(Client& client);
 
