@@ -208,6 +208,18 @@ print(json.dumps({
         self.assertEqual(json.loads(result.stdout), [['Yubico Virtual PCD 00 00', False],
                                                      ['Yubico Virtual PCD 00 01', False]])
 
+    def test_profile_reaches_the_card(self):
+        # A relative path: run must resolve it against the caller's folder, since
+        # cardsim starts elsewhere. The card's ATR comes from the profile.
+        with tempfile.TemporaryDirectory() as folder:
+            with open(os.path.join(folder, 'card.json'), 'w') as profile:
+                json.dump({'atr': '3B 88 80 01 00 00 00 00 00 00 00 00 09'}, profile)
+            result = subprocess.run([RUN, '--profile', 'card.json', '--', 'opensc-tool', '-a'],
+                                    env=self.env, cwd=folder, capture_output=True, text=True,
+                                    timeout=CALL_TIMEOUT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('3b:88:80:01:00:00:00:00:00:00:00:00:09', result.stdout)
+
     def test_two_beds_at_once(self):
         with tempfile.TemporaryDirectory() as folder:
             both = r'''
@@ -227,6 +239,8 @@ print(json.dumps({'overlap': os.path.exists(other), 'readers': json.loads(
             beds = [self.start_bed(python_command(both, LIST_READERS, one, two)),
                     self.start_bed(python_command(both, LIST_READERS, two, one),
                                    '--readers', '2', '--reader-name', 'Other PCD')]
+            for bed in beds:
+                self.addCleanup(self.end_bed, bed)
             outputs = [bed.communicate(timeout=CALL_TIMEOUT) for bed in beds]
             for bed, (out, err) in zip(beds, outputs):
                 self.assertEqual(bed.returncode, 0, err)
@@ -401,23 +415,35 @@ print(json.dumps(seen))
                    f'echo "$CACTOOL_TESTBED_DIR" > {ready}.new; mv {ready}.new {ready}; '
                    'sleep "$0"', marker]
         bed = self.start_bed(command)
+        self.addCleanup(self.end_bed, bed)
         state = self.wait_for_file(ready, bed)
         self.assertTrue(processes_mentioning(state))
-        sleeps = [line for _, line in processes_mentioning(marker) if line.startswith('sleep ')]
-        self.assertEqual(len(sleeps), 2)
+        deadline = time.monotonic() + 10
+        while len(self.sleeping(marker)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the background sleep may start after the file is written
+        self.assertEqual(len(self.sleeping(marker)), 2)
         return bed, state, marker
+
+    @staticmethod
+    def sleeping(marker):
+        return [line for _, line in processes_mentioning(marker) if line.startswith('sleep ')]
+
+    @staticmethod
+    def end_bed(bed):
+        # A failed test must not leave its bed running: SIGKILL to run tears it down.
+        if bed.poll() is None:
+            bed.kill()
+        bed.wait(timeout=CALL_TIMEOUT)
+        bed.stdout.close()
+        bed.stderr.close()
 
     def interrupt(self, signum):
         mounts_before = mount_table()
         with tempfile.TemporaryDirectory() as folder:
             bed, state, marker = self.start_sleeping_bed(folder)
-            with bed:
-                try:
-                    started = time.monotonic()
-                    bed.send_signal(signum)
-                    bed.communicate(timeout=CALL_TIMEOUT)
-                finally:
-                    bed.kill()
+            started = time.monotonic()
+            bed.send_signal(signum)
+            bed.communicate(timeout=CALL_TIMEOUT)
         self.assertEqual(bed.returncode, 128 + signum)
         self.assertLess(time.monotonic() - started, 8)
         self.assert_nothing_left(state, marker)
@@ -436,9 +462,8 @@ print(json.dumps(seen))
         mounts_before = mount_table()
         with tempfile.TemporaryDirectory() as folder:
             bed, state, marker = self.start_sleeping_bed(folder)
-            with bed:
-                bed.kill()
-                bed.communicate(timeout=CALL_TIMEOUT)
+            bed.kill()
+            bed.communicate(timeout=CALL_TIMEOUT)
         deadline = time.monotonic() + 10
         while os.path.exists(state) and time.monotonic() < deadline:
             time.sleep(0.05)
