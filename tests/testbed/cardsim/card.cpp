@@ -270,7 +270,8 @@ Bytes Card::State::get_response(const Command& cmd) {
 }
 
 Reply Card::State::select(const Command& cmd) {
-    if (cmd.p1 != 0x04 || cmd.p2 != 0x00) {
+    // P2 00 asks for the template, 0C for no answer data (ISO/IEC 7816-4 table 40).
+    if (cmd.p1 != 0x04 || (cmd.p2 != 0x00 && cmd.p2 != 0x0C)) {
         return sw_only(kWrongP1P2);
     }
     // The AID may come truncated (ISO/IEC 7816-4 clause 11.2.2: right-truncated AIDs select
@@ -281,6 +282,9 @@ Reply Card::State::select(const Command& cmd) {
         return sw_only(kNotFound);  // the current application stays selected
     }
     selected = true;
+    if (cmd.p2 == 0x0C) {
+        return sw_only(kOk);
+    }
     Bytes algorithms;
     for (const SlotKey& s : profile->slots) {
         algorithms.push_back(algorithm_id(s.algorithm));

@@ -155,6 +155,9 @@ TEST_SUITE("card") {
               0x6A82);
         CHECK(sw(get_data(card, hex("7E"))) == 0x9000);
         CHECK(sw(card.transmit(apdu(0x00, 0xA4, 0x00, 0x00, hex("3F 00")))) == 0x6A86);
+        CHECK(card.transmit(apdu(0x00, 0xA4, 0x04, 0x0C, hex("D2 33 00 00 00 45"))) ==
+              hex("6A 82"));
+        CHECK(card.transmit(apdu(0x00, 0xA4, 0x04, 0x0C, hex("A0 00 00 03 08"))) == hex("90 00"));
     }
 
     TEST_CASE("GET DATA answers each certificate container, reassembled from 61xx pieces") {
