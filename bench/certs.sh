@@ -22,10 +22,9 @@ cert_count=${CERTS:-300}
 cactool=${1:-${CACTOOL:-}}
 here=$(cd "$(dirname "$0")" && pwd)
 
-die() {
-    echo "certs.sh: $*" >&2
-    exit 1
-}
+script=certs.sh
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
 find_softhsm() {
     local candidate
@@ -40,15 +39,7 @@ find_softhsm() {
     die "SoftHSM2 module not found; set SOFTHSM2_MODULE (Debian: apt-get install softhsm2)"
 }
 
-require() {
-    local tool
-    for tool in "$@"; do
-        command -v "$tool" >/dev/null || die "$tool is needed (see bench/README.md)"
-    done
-}
-
 require softhsm2-util pkcs11-tool openssl g++ pkg-config
-[[ -x /usr/bin/time ]] || die "/usr/bin/time is needed (Debian: apt-get install time)"
 if [[ -n $cactool ]]; then
     [[ -x $cactool ]] || die "$cactool is not an executable"
     cactool=$(cd "$(dirname "$cactool")" && pwd)/$(basename "$cactool")
@@ -75,10 +66,7 @@ unset PKCS11_LIB_PATH CAC_DEBUG
 user_pin=123456
 softhsm2-util --init-token --free --label bench --pin "$user_pin" --so-pin 12345678 >/dev/null
 
-echo "building floor_certs"
-# shellcheck disable=SC2046 # pkg-config prints several words on purpose
-g++ -std=c++20 -O2 -o "$work/floor_certs" "$here/floor_certs.cpp" \
-    $(pkg-config --cflags p11-kit-1) $(pkg-config --cflags --libs openssl) -ldl
+build_floor "$work/floor_certs"
 
 echo "creating $cert_count certificates on a SoftHSM2 token"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/key.pem" 2>/dev/null
@@ -115,73 +103,19 @@ count_listed() {
     esac
 }
 
-# One run: wall and CPU (user + system) seconds from bash's `time`, peak RSS in KiB from
-# GNU time, appended to the tool's files.
-measure() {
-    local tool=$1 wall user system
-    local -n command=command_${tool//-/_}
-    local TIMEFORMAT='%3R %3U %3S'
-    if ! { time /usr/bin/time -f %M -o "$work/rss" "${command[@]}" >"$work/out" \
-        2>"$work/err"; } 2>"$work/time"; then
-        cat "$work/err" >&2
-        die "$tool failed: ${command[*]}"
-    fi
-    read -r wall user system <"$work/time"
-    echo "$wall" >>"$work/$tool.wall"
-    awk -v u="$user" -v s="$system" 'BEGIN { print u + s }' >>"$work/$tool.cpu"
-    tail -n 1 "$work/rss" >>"$work/$tool.rss"
+check_count() {
+    local listed
+    listed=$(count_listed "$1" "$work/out")
+    ((listed == cert_count)) || die "$1 listed $listed certificates, expected $cert_count"
 }
 
-for tool in "${tools[@]}"; do
-    measure "$tool"  # warm-up: page cache and dynamic loader, not counted
-    listed=$(count_listed "$tool" "$work/out")
-    ((listed == cert_count)) || die "$tool listed $listed certificates, expected $cert_count"
-    rm -f "$work/$tool.wall" "$work/$tool.cpu" "$work/$tool.rss"
-done
+measure_all "$runs" check_count "${tools[@]}"
 
-echo "measuring: $runs runs each, interleaved"
-for ((run = 1; run <= runs; run++)); do
-    for tool in "${tools[@]}"; do
-        measure "$tool"
-    done
-done
-
-median() {
-    sort -n "$1" | awk '{ v[NR] = $1 } END {
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-declare -A wall_ms cpu_ms rss_kib
-for tool in "${tools[@]}"; do
-    wall_ms[$tool]=$(median "$work/$tool.wall" | awk '{ printf "%.1f", $1 * 1000 }')
-    cpu_ms[$tool]=$(median "$work/$tool.cpu" | awk '{ printf "%.1f", $1 * 1000 }')
-    rss_kib[$tool]=$(median "$work/$tool.rss" | awk '{ printf "%d", $1 }')
-done
-
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
-}
-
-echo
-echo "$cert_count certificates on a SoftHSM2 token ($module), medians of $runs runs"
-printf '%-12s %10s %10s %14s\n' tool "wall ms" "CPU ms" "peak RSS KiB"
-for tool in "${tools[@]}"; do
-    printf '%-12s %10s %10s %14s\n' "$tool" "${wall_ms[$tool]}" "${cpu_ms[$tool]}" "${rss_kib[$tool]}"
-done
-
-ratio_line() {
-    printf '%-20s %8s %8s %8s\n' "$1/$2" \
-        "$(ratio "${wall_ms[$1]}" "${wall_ms[$2]}")" \
-        "$(ratio "${cpu_ms[$1]}" "${cpu_ms[$2]}")" \
-        "$(ratio "${rss_kib[$1]}" "${rss_kib[$2]}")"
-}
-
-echo
-printf '%-20s %8s %8s %8s\n' ratio wall CPU RSS
+ratios=()
 if [[ -n $cactool ]]; then
-    ratio_line cactool pkcs11-tool
-    ratio_line cactool floor
-else
-    echo "(no cactool binary given: pass its path or set CACTOOL)"
+    ratios+=(cactool/pkcs11-tool cactool/floor)
 fi
-ratio_line pkcs11-tool floor
+ratios+=(pkcs11-tool/floor)
+report "$cert_count certificates on a SoftHSM2 token ($module), medians of $runs runs" \
+    "${tools[@]}"
+[[ -n $cactool ]] || echo "(no cactool binary given: pass its path or set CACTOOL)"
