@@ -74,6 +74,35 @@ class OnTheSimulatedCard(CactoolTestCase):
         finally:
             testbed.use_profile(testbed.PROFILES / "default.json")
 
+    def test_a_t0_card_without_extended_length_reads_the_same(self):
+        # Under T=0 rules every long answer comes in 61xx pieces through GET RESPONSE.
+        # A T=0 card answers a command with data (SELECT) with 61xx alone: proof that the
+        # middleware went through the T=0 path rather than the card behaving as T=1.
+        testbed.use_profile("t0.json")
+        try:
+            testbed.apdu_log(clear=True)
+            self.assertEqual(set(self.certificate_fingerprints()),
+                             set(testbed.slot_fingerprints().values()))
+            selects = [e for e in testbed.apdu_log()
+                       if (e.get("command") or "").upper().startswith("00A404")]
+            self.assertTrue(any(len(e.get("response") or "") == 4
+                                and e["response"].upper().startswith("61") for e in selects),
+                            "no SELECT answered 61xx: %r" % selects)
+        finally:
+            testbed.use_profile(testbed.PROFILES / "default.json")
+
+    def test_an_expired_certificate_shows_openssls_dates(self):
+        testbed.use_profile("expired.json")
+        try:
+            got = self.certificate_fingerprints()
+            der = testbed.slot_certificate_der("9a")
+            facts = testlib.cert_facts(der=der)
+            shown = got[testlib.sha256_of_der_openssl(der)]
+            self.assertEqual(shown["not_after"], facts["not_after"])
+            self.assertLess(shown["days_left"], 0)
+        finally:
+            testbed.use_profile(testbed.PROFILES / "default.json")
+
     def test_login_with_the_right_pin(self):
         r = self.run_on_card("login", "--pin-stdin", "--json", pin=testbed.DEFAULT_PIN)
         self.json_of(r)
