@@ -111,11 +111,6 @@ check_count() {
 
 measure_all "$runs" check_count "${tools[@]}"
 
-ratios=()
-if [[ -n $cactool ]]; then
-    ratios+=(cactool/pkcs11-tool cactool/floor)
-fi
-ratios+=(pkcs11-tool/floor)
 report "$cert_count certificates on a SoftHSM2 token ($module), medians of $runs runs" \
     "${tools[@]}"
 [[ -n $cactool ]] || echo "(no cactool binary given: pass its path or set CACTOOL)"

@@ -64,11 +64,18 @@ ratio() {
 
 declare -A wall_ms cpu_ms rss_kib
 
-# report TITLE TOOL...: the table of medians, then one ratio line per "a/b" pair given
-# in the array `ratios`.
+# report TITLE TOOL...: the table of medians, then the ratios of every tool to each one
+# listed after it (with cactool, pkcs11-tool, floor: cactool/pkcs11-tool, cactool/floor,
+# pkcs11-tool/floor).
 report() {
-    local title=$1 tool pair
+    local title=$1 tool pair i j
     shift
+    local -a ratios=()
+    for ((i = 1; i <= $#; i++)); do
+        for ((j = i + 1; j <= $#; j++)); do
+            ratios+=("${!i}/${!j}")
+        done
+    done
     for tool in "$@"; do
         wall_ms[$tool]=$(median "$work/$tool.wall" | awk '{ printf "%.1f", $1 * 1000 }')
         cpu_ms[$tool]=$(median "$work/$tool.cpu" | awk '{ printf "%.1f", $1 * 1000 }')

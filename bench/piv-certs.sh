@@ -77,10 +77,5 @@ check_count() {
 
 measure_all "$runs" check_count "${tools[@]}"
 
-ratios=()
-if [[ -n $cactool ]]; then
-    ratios+=(cactool/pkcs11-tool cactool/floor)
-fi
-ratios+=(pkcs11-tool/floor)
 report "$cert_count certificates on the simulated PIV card via OpenSC ($module), medians of $runs runs" \
     "${tools[@]}"

@@ -73,18 +73,8 @@ class OpenscPkcs11(unittest.TestCase):
         self.assertIsNotNone(ours[0]["token"], "OpenSC finds no token on the card: %r" % slots)
 
     def certificates_by_id(self):
-        """{CKA_ID hex: DER} of every certificate OpenSC reads from the card."""
-        out, _, _ = testlib.run_tool(
-            ["pkcs11-tool", "--module", self.module, "--list-objects", "--type", "cert"])
-        ids = re.findall(r"^\s+ID:\s+([0-9a-fA-F]+)\s*$", out, re.M)
-        self.assertTrue(ids, "pkcs11-tool lists no certificate:\n" + out)
-        found = {}
-        with tempfile.TemporaryDirectory(prefix="cactool-fidelity-") as tmp:
-            for object_id in ids:
-                path = Path(tmp) / (object_id + ".der")
-                testlib.run_tool(["pkcs11-tool", "--module", self.module, "--read-object",
-                                  "--type", "cert", "--id", object_id, "-o", path])
-                found[object_id.lower()] = path.read_bytes()
+        found = testbed.pkcs11_tool_certificates(self.module)
+        self.assertTrue(found, "pkcs11-tool lists no certificate")
         return found
 
     def test_certificates_are_the_profiles(self):

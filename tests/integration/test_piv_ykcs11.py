@@ -5,18 +5,14 @@ its reader that way; the card behind it is the same default virtual PIV card.
 """
 
 import os
-import re
 import sys
-import tempfile
 import unittest
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import testbed  # noqa: E402
 
 testbed.enter("--reader-name", "Yubico Virtual PCD")
 
-import testlib  # noqa: E402
 
 
 class Ykcs11(unittest.TestCase):
@@ -27,18 +23,9 @@ class Ykcs11(unittest.TestCase):
             raise unittest.SkipTest("ykcs11 is not installed")
 
     def test_certificates_are_the_profiles(self):
-        out, _, _ = testlib.run_tool(
-            ["pkcs11-tool", "--module", self.module, "--list-objects", "--type", "cert"])
-        ids = re.findall(r"^\s+ID:\s+([0-9a-fA-F]+)\s*$", out, re.M)
-        found = []
-        with tempfile.TemporaryDirectory(prefix="cactool-ykcs11-") as tmp:
-            for object_id in ids:
-                path = Path(tmp) / (object_id + ".der")
-                testlib.run_tool(["pkcs11-tool", "--module", self.module, "--read-object",
-                                  "--type", "cert", "--id", object_id, "-o", path])
-                found.append(path.read_bytes())
+        found = testbed.pkcs11_tool_certificates(self.module)
         expected = [testbed.slot_certificate_der(s) for s in testbed.manifest()["slots"]]
-        self.assertEqual(sorted(found), sorted(expected), out)
+        self.assertEqual(sorted(found.values()), sorted(expected))
 
 
 if __name__ == "__main__":

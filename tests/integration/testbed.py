@@ -12,8 +12,10 @@ its log of APDUs) — never from cactool.
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -125,6 +127,20 @@ def opensc_module():
 
 def ykcs11_module():
     return testlib.find_module("ykcs11") or testlib.find_shared_library("libykcs11.so")
+
+
+def pkcs11_tool_certificates(module):
+    """{CKA_ID hex: DER} of every certificate pkcs11-tool reads through a module."""
+    out, _, _ = testlib.run_tool(
+        ["pkcs11-tool", "--module", module, "--list-objects", "--type", "cert"])
+    found = {}
+    with tempfile.TemporaryDirectory(prefix="cactool-testbed-") as tmp:
+        for object_id in re.findall(r"^\s+ID:\s+([0-9a-fA-F]+)\s*$", out, re.M):
+            path = Path(tmp) / (object_id + ".der")
+            testlib.run_tool(["pkcs11-tool", "--module", module, "--read-object", "--type",
+                              "cert", "--id", object_id, "-o", path])
+            found[object_id.lower()] = path.read_bytes()
+    return found
 
 
 def verify_commands(log):
