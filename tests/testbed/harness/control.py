@@ -55,6 +55,8 @@ class ControlServer:
                 return {'ok': True, **(self.commands[line]() or {})}
             except (BedError, Interrupted, OSError) as error:
                 return {'ok': False, 'error': str(error)}
+            except Exception as error:  # a client always gets an answer, never silence
+                return {'ok': False, 'error': f'{type(error).__name__}: {error}'}
 
     def status(self):
         def describe(name):
@@ -73,14 +75,14 @@ class ControlServer:
     def pcscd_start(self):
         if self.bed.procs.running('pcscd'):
             raise BedError('pcscd is already running')
-        card = self.bed.card.inserted()
+        cardsim = self.bed.procs.running('cardsim')
+        card = cardsim is not None and self.bed.card.inserted()
         self.bed.pcscd.start()
         self.bed.procs.write_pids()
         if card:
             # cardsim reconnects to the new vpcd on its own; wait until pcscd sees it,
             # so a client that asked for the restart finds the bed as it was.
-            self.bed.card.wait_ready(self.bed.procs.running('cardsim'), connected=True,
-                                     what='after the pcscd start')
+            self.bed.card.wait_ready(cardsim, connected=True, what='after the pcscd start')
             self.bed.card.wait_present()
 
     def pcscd_restart(self):
