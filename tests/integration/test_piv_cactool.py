@@ -53,6 +53,21 @@ class OnTheSimulatedCard(CactoolTestCase):
         self.assertEqual(slot["token"]["label"], oracle[0]["token"]["label_raw"].strip())
         self.assertEqual(slot["token"]["serial"], oracle[0]["token"]["serial"])
 
+    def test_all_modules_include_the_card_through_opensc(self):
+        # --all-modules loads every module p11-kit registers; OpenSC among them talks to
+        # pcscd, which here is the bed's own.
+        doc = self.json_of(testlib.run_cactool(["slots", "--all-modules", "--json"], self.env))
+        paths = {os.path.realpath(m["path"]): m for m in doc["modules"]}
+        for name, path in testlib.p11kit_modules().items():
+            if os.path.isabs(path):
+                self.assertIn(os.path.realpath(path), paths, "module %s is missing" % name)
+        opensc = paths[os.path.realpath(self.module)]
+        self.assertIsNone(opensc["error"], opensc)
+        slot = self.our_slot({"modules": [opensc]})
+        oracle = [s for s in testlib.pkcs11_tool_slots(self.module)
+                  if testbed.reader_name() in s["description"]]
+        self.assertEqual(slot["token"]["label"], oracle[0]["token"]["label_raw"].strip())
+
     def certificate_fingerprints(self, *extra):
         doc = self.json_of(self.run_on_card("certs", "--json", *extra))
         return {c["sha256"].lower(): c for c in doc["certificates"]}
