@@ -41,7 +41,7 @@ struct CardStatus {
 };
 
 class Card {
-public:
+  public:
     explicit Card(std::shared_ptr<const Profile> profile);
     ~Card();
     Card(const Card&) = delete;
@@ -63,7 +63,7 @@ public:
 
     CardStatus status() const;
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };
