@@ -188,15 +188,12 @@ Module Module::adopt(CK_FUNCTION_LIST* functions, std::string path) {
 void Module::initialize() {
     if (initialized_)
         return;
-    CK_C_INITIALIZE_ARGS args{};
-    args.flags = CKF_OS_LOCKING_OK;
-    CK_RV rv = cryptoki_.initialize(&args);
-    if (rv == CKR_CANT_LOCK) {
-        // Some modules cannot use the OS's locks; without arguments they run unlocked,
-        // which is fine for a single-threaded caller.
-        log::debug("pkcs11", "C_Initialize: module cannot lock, retrying without arguments");
-        rv = cryptoki_.initialize(nullptr);
-    }
+    // No initialisation arguments: cactool calls a module from one thread at a time, and
+    // that is what a NULL argument promises. Asking for the OS's locks (CKF_OS_LOCKING_OK)
+    // buys nothing here and costs a hang: OpenSC 0.23 with its own mutexes on deadlocks in
+    // C_GetTokenInfo when the card is pulled mid-operation (it re-takes its global lock
+    // while releasing the card), where without them it returns an error.
+    CK_RV rv = cryptoki_.initialize(nullptr);
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         // Someone else in this process initialised it; finalising would pull the module
         // from under them.

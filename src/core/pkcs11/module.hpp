@@ -42,9 +42,10 @@ class Module {
     // C_Finalize if this object initialised the module, then dlclose; failures are logged.
     ~Module();
 
-    // C_Initialize with CKF_OS_LOCKING_OK. CKR_CRYPTOKI_ALREADY_INITIALIZED is accepted
-    // (and the module then is not finalised by us); CKR_CANT_LOCK is retried once with
-    // NULL arguments. Anything else throws CoreCode::module_init_failed with the CKR cause.
+    // C_Initialize with NULL arguments (one thread at a time; see module.cpp for why not
+    // the OS's locks). CKR_CRYPTOKI_ALREADY_INITIALIZED is accepted (and the module then is
+    // not finalised by us). Anything else throws CoreCode::module_init_failed with the CKR
+    // cause.
     void initialize();
     bool initialized() const { return initialized_; }
     bool finalize_on_close() const { return finalize_; }
