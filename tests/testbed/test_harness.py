@@ -120,9 +120,10 @@ class HarnessTest(unittest.TestCase):
         return subprocess.run([RUN, *options, '--', *command], env=env or self.env,
                               capture_output=True, text=True, timeout=timeout)
 
-    def start_bed(self, command, *options, env=None):
+    def start_bed(self, command, *options, env=None, **popen_options):
         return subprocess.Popen([RUN, *options, '--', *command], env=env or self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                **popen_options)
 
     def wait_for_file(self, path, bed, timeout=CALL_TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -405,7 +406,7 @@ print(json.dumps(seen))
 
     # -- interrupts ----------------------------------------------------------------
 
-    def start_sleeping_bed(self, folder):
+    def start_sleeping_bed(self, folder, **popen_options):
         """A bed whose COMMAND sleeps and leaves a child that ignores SIGINT and SIGTERM
         (only a SIGKILL to the whole group ends it); returns the bed, its state folder
         and the marker in the sleeping processes' command lines."""
@@ -414,7 +415,7 @@ print(json.dumps(seen))
         command = ['sh', '-c', '(trap "" INT TERM; sleep "$0") & '
                    f'echo "$CACTOOL_TESTBED_DIR" > {ready}.new; mv {ready}.new {ready}; '
                    'sleep "$0"', marker]
-        bed = self.start_bed(command)
+        bed = self.start_bed(command, **popen_options)
         self.addCleanup(self.end_bed, bed)
         state = self.wait_for_file(ready, bed)
         self.assertTrue(processes_mentioning(state))
@@ -456,13 +457,12 @@ print(json.dumps(seen))
     def test_sigterm_tears_down(self):
         self.interrupt(signal.SIGTERM)
 
-    def test_sigkill_to_run_still_tears_down(self):
-        # run cannot catch SIGKILL; unshare dies with it, and the bed's inner part gets
-        # SIGTERM and tears down as usual.
+    def sigkill_tears_down(self, kill):
+        """kill(bed) sends SIGKILL, which run cannot catch; the bed must still go."""
         mounts_before = mount_table()
         with tempfile.TemporaryDirectory() as folder:
-            bed, state, marker = self.start_sleeping_bed(folder)
-            bed.kill()
+            bed, state, marker = self.start_sleeping_bed(folder, start_new_session=True)
+            kill(bed)
             bed.communicate(timeout=CALL_TIMEOUT)
         deadline = time.monotonic() + 10
         while os.path.exists(state) and time.monotonic() < deadline:
@@ -470,6 +470,29 @@ print(json.dumps(seen))
         self.assertFalse(os.path.exists(state))
         self.assert_nothing_left(state, marker)
         self.assertEqual(mount_table(), mounts_before)
+
+    def test_sigkill_to_run_still_tears_down(self):
+        # unshare dies with run, and the bed's inner part gets SIGTERM and tears down as
+        # usual.
+        self.sigkill_tears_down(lambda bed: bed.kill())
+
+    def test_sigkill_to_runs_whole_group_still_tears_down(self):
+        # What timeout -k and a CI cancellation do: SIGKILL to every process of run's
+        # group. The bed must not be in that group, or nothing would be left to remove
+        # the state folder (with the card's PIN and keys).
+        self.sigkill_tears_down(lambda bed: os.killpg(bed.pid, signal.SIGKILL))
+
+    def test_sigterm_to_runs_whole_group_is_not_a_broken_bed(self):
+        # timeout(1) signals its whole process group: pcscd must not get that signal and
+        # be reported as having died while COMMAND ran.
+        with tempfile.TemporaryDirectory() as folder:
+            bed, state, marker = self.start_sleeping_bed(folder, start_new_session=True)
+            os.killpg(bed.pid, signal.SIGTERM)
+            _, err = bed.communicate(timeout=CALL_TIMEOUT)
+        self.assertEqual(bed.returncode, 128 + signal.SIGTERM, err)
+        self.assertNotIn('while COMMAND ran', err)
+        self.assert_nothing_left(state, marker)
+        self.assertFalse(os.path.exists(state))
 
 
 def missing_requirement():

@@ -20,4 +20,9 @@ class Interrupted(Exception):
 
 
 def say(message):
-    print(f'run: {message}', file=sys.stderr, flush=True)
+    # stderr may be a pipe whose reader has gone (run killed together with its caller);
+    # the teardown that follows must still happen.
+    try:
+        print(f'run: {message}', file=sys.stderr, flush=True)
+    except OSError:
+        pass

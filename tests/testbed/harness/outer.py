@@ -110,7 +110,12 @@ class Outer:
             sys.executable, self.script, '--inner', inner] + self.argv
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self.on_signal)
-        self.unshare = subprocess.Popen(command, pass_fds=[ready_write],
+        # The bed gets a process group of its own: a signal to run's whole group (what
+        # timeout -k, a CI cancellation or the terminal's Ctrl-C during start-up send)
+        # then reaches this outer part alone, which passes it on to the inner part. Left
+        # in run's group, pcscd and cardsim would die of it as if broken, and a SIGKILL
+        # there would kill the inner part before it removes the state folder.
+        self.unshare = subprocess.Popen(command, pass_fds=[ready_write], process_group=0,
                                         preexec_fn=die_with_parent)
         os.close(ready_write)
 
