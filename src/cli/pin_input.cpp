@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "core/util/error.hpp"
@@ -87,6 +90,44 @@ Secret from_file(const std::string& path) {
     }
 }
 
+// While echo is off, a signal that ends the process (Ctrl-C at the prompt, a kill) must
+// put the terminal back first, or the operator's shell is left typing blind. The handler
+// only calls async-signal-safe functions: tcsetattr, write, sigaction, raise.
+struct EchoGuard {
+    static inline volatile sig_atomic_t fd = -1;
+    static inline termios saved{};
+    static constexpr int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    struct sigaction previous[std::size(signals)]{};
+
+    static void on_signal(int signo) {
+        if (fd >= 0) {
+            ::tcsetattr(fd, TCSANOW, &saved);
+            (void)!::write(fd, "\n", 1);
+        }
+        struct sigaction standard {};
+        standard.sa_handler = SIG_DFL;
+        ::sigaction(signo, &standard, nullptr);
+        ::raise(signo);
+    }
+
+    EchoGuard(int terminal, const termios& original) {
+        saved = original;
+        fd = terminal;
+        struct sigaction action {};
+        action.sa_handler = on_signal;
+        ::sigemptyset(&action.sa_mask);
+        for (std::size_t i = 0; i < std::size(signals); ++i)
+            ::sigaction(signals[i], &action, &previous[i]);
+    }
+    ~EchoGuard() {
+        for (std::size_t i = 0; i < std::size(signals); ++i)
+            ::sigaction(signals[i], &previous[i], nullptr);
+        fd = -1;
+    }
+    EchoGuard(const EchoGuard&) = delete;
+    EchoGuard& operator=(const EchoGuard&) = delete;
+};
+
 // Prompts on the terminal with echo off, restoring the terminal whatever happens.
 Secret from_terminal(const std::string& what) {
     int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
@@ -94,7 +135,9 @@ Secret from_terminal(const std::string& what) {
         fd = STDIN_FILENO;
     termios saved{};
     bool restore = ::tcgetattr(fd, &saved) == 0;
+    std::optional<EchoGuard> guard;
     if (restore) {
+        guard.emplace(fd, saved);
         termios quiet = saved;
         quiet.c_lflag &= ~tcflag_t(ECHO);
         ::tcsetattr(fd, TCSAFLUSH, &quiet);
@@ -104,6 +147,7 @@ Secret from_terminal(const std::string& what) {
     auto finish = [&] {
         if (restore)
             ::tcsetattr(fd, TCSAFLUSH, &saved);
+        guard.reset();
         (void)!::write(fd == STDIN_FILENO ? STDERR_FILENO : fd, "\n", 1);
         if (fd != STDIN_FILENO)
             ::close(fd);

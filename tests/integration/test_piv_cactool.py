@@ -7,7 +7,12 @@ own retry counter and APDU log read through its control channel.
 """
 
 import os
+import pty
+import select
+import signal
 import sys
+import termios
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -122,6 +127,33 @@ class OnTheSimulatedCard(CactoolTestCase):
         r = self.run_on_card("login", "--pin-stdin", "--json", pin=testbed.DEFAULT_PIN)
         self.json_of(r)
         self.assertNoSecret(r, testbed.DEFAULT_PIN)
+        self.assertEqual(testbed.card_status()["pin_tries"], testbed.manifest()["pin"]["max"])
+
+    def test_ctrl_c_at_the_pin_prompt_gives_the_terminal_its_echo_back(self):
+        pid, master = pty.fork()
+        if pid == 0:
+            exe = testlib.cactool_path()
+            os.execve(exe, [exe, "--module", self.module, "login"], self.env)
+        try:
+            seen, deadline = b"", time.monotonic() + 60
+            while b"Enter" not in seen and time.monotonic() < deadline:
+                if select.select([master], [], [], 1)[0]:
+                    seen += os.read(master, 1024)
+            self.assertIn(b"Enter", seen, "no PIN prompt")
+            self.assertFalse(termios.tcgetattr(master)[3] & termios.ECHO,
+                             "echo is on at the PIN prompt")
+            os.write(master, b"\x03")  # Ctrl-C, as the line discipline delivers it
+            _, status = os.waitpid(pid, 0)
+            pid = None
+            self.assertTrue(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT,
+                            "cactool did not end by SIGINT (status %d)" % status)
+            self.assertTrue(termios.tcgetattr(master)[3] & termios.ECHO,
+                            "the terminal was left without echo")
+        finally:
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            os.close(master)
         self.assertEqual(testbed.card_status()["pin_tries"], testbed.manifest()["pin"]["max"])
 
     def test_a_wrong_pin_costs_exactly_one_try(self):
