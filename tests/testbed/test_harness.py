@@ -457,6 +457,35 @@ print(json.dumps(seen))
     def test_sigterm_tears_down(self):
         self.interrupt(signal.SIGTERM)
 
+    def seconds_to_end_after_sigterm(self, script):
+        """run's exit status and how long it took to end after SIGTERM, with COMMAND
+        sh -c 'SETUP; script' (SETUP tells the test COMMAND runs)."""
+        with tempfile.TemporaryDirectory() as folder:
+            ready = os.path.join(folder, 'ready')
+            bed = self.start_bed(['sh', '-c', f'touch {ready}; {script}'])
+            self.addCleanup(self.end_bed, bed)
+            self.wait_for_file(ready, bed)
+            time.sleep(0.5)  # past the script's first step
+            started = time.monotonic()
+            bed.send_signal(signal.SIGTERM)
+            bed.communicate(timeout=CALL_TIMEOUT)
+            return bed.returncode, time.monotonic() - started
+
+    def test_command_that_ignores_sigterm_is_killed_after_the_grace(self):
+        # README: the group gets 3 s after the signal, then SIGKILL (one grace, not a
+        # second one at teardown). 5 s leaves room for a loaded machine.
+        status, seconds = self.seconds_to_end_after_sigterm(
+            'trap "" TERM; while :; do sleep 0.1; done')
+        self.assertEqual(status, 128 + signal.SIGTERM)
+        self.assertGreater(seconds, 2.5)
+        self.assertLess(seconds, 5)
+
+    def test_stopped_command_ends_on_sigterm(self):
+        # A stopped COMMAND gets SIGCONT after the SIGTERM, so it ends at once.
+        status, seconds = self.seconds_to_end_after_sigterm('kill -STOP $$')
+        self.assertEqual(status, 128 + signal.SIGTERM)
+        self.assertLess(seconds, 2)
+
     def sigkill_tears_down(self, kill):
         """kill(bed) sends SIGKILL, which run cannot catch; the bed must still go."""
         mounts_before = mount_table()

@@ -3,6 +3,7 @@ it ends. A signal run receives goes on to COMMAND's group; pcscd or cardsim endi
 without a harness.sock command is a broken bed, which stops COMMAND."""
 
 import os
+import signal
 import subprocess
 import time
 
@@ -33,7 +34,9 @@ def watch(bed, command):
         if status is not None:
             return 128 + bed.signalled if bed.signalled else shell_status(status)
         if forwarder.grace_over(bed.signalled):
-            return 128 + bed.signalled  # teardown kills what is left of the group
+            # The group has had its grace: killed now, not given another at teardown.
+            bed.procs.kill_group(command)
+            return 128 + bed.signalled
         broken = broken_process(bed)
         if broken:
             say(broken)
@@ -57,6 +60,8 @@ class SignalForwarder:
             self.deadline = time.monotonic() + KILL_GRACE
             try:
                 os.killpg(self.command.pid, signalled)
+                # A stopped process acts on the signal only once it runs again.
+                os.killpg(self.command.pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
         return self.deadline is not None and time.monotonic() > self.deadline

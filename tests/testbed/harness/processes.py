@@ -135,9 +135,20 @@ class Processes:
                 return
             try:
                 send(proc.pid, sig)
+                if sig == signal.SIGTERM:
+                    # A stopped process acts on SIGTERM only once it runs again.
+                    send(proc.pid, signal.SIGCONT)
             except ProcessLookupError:
                 return
             self.wait(proc, KILL_GRACE)
+
+    def kill_group(self, proc):
+        """SIGKILL to proc's whole process group, at once."""
+        proc.expected = True
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def stop_all(self):
         """COMMAND's whole group first, then the bed's own processes."""
