@@ -40,6 +40,22 @@ PinStatus status_now(const TokenInModule& found, bool so) {
     return fresh.token ? pin_of(*fresh.token, so) : pin_of(found.token(), so);
 }
 
+// After a successful login. PKCS#11 defines the count-low and final-try flags as wrong
+// PINs entered since the last successful authentication, which has just happened; some
+// modules (OpenSC's PIV driver among them) still report the flags they cached before, and
+// "one try left" right after a correct PIN would send an operator the wrong way.
+PinStatus status_after_success(const TokenInModule& found, bool so) {
+    PinStatus pin = status_now(found, so);
+    if (pin.count_low || pin.final_try) {
+        log::debug("pkcs11",
+                   "the module still reports failed PIN tries after a successful "
+                   "login; a successful login resets them, so they are cleared");
+        pin.count_low = false;
+        pin.final_try = false;
+    }
+    return pin;
+}
+
 int exit_code_of(std::string_view result) {
     if (result == "ok")
         return exit_ok;
@@ -135,7 +151,7 @@ int run_login(Context& ctx, LoginOptions& options) {
         }
         throw;
     }
-    return report(ctx, found, options, "ok", status_now(found, options.so));
+    return report(ctx, found, options, "ok", status_after_success(found, options.so));
 }
 
 }  // namespace

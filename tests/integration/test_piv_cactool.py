@@ -129,6 +129,19 @@ class OnTheSimulatedCard(CactoolTestCase):
         self.assertNoSecret(r, testbed.DEFAULT_PIN)
         self.assertEqual(testbed.card_status()["pin_tries"], testbed.manifest()["pin"]["max"])
 
+    def test_a_right_pin_at_the_final_try_reports_the_counter_reset(self):
+        for _ in range(testbed.manifest()["pin"]["max"] - 1):
+            self.run_on_card("login", "--pin-stdin", "--force", pin="999999")
+        self.assertEqual(testbed.card_status()["pin_tries"], 1)
+        r = self.run_on_card("login", "--pin-stdin", "--force", "--json", pin=testbed.DEFAULT_PIN)
+        doc = self.json_of(r)
+        self.assertEqual(doc["result"], "ok")
+        # The card's own counter is the witness: back to full after the good PIN.
+        self.assertEqual(testbed.card_status()["pin_tries"], testbed.manifest()["pin"]["max"])
+        self.assertFalse(doc["pin_status"]["final_try"], doc)
+        self.assertFalse(doc["pin_status"]["count_low"], doc)
+        self.assertNotEqual(doc["pin_status"]["retries_left"], 1, doc)
+
     def test_ctrl_c_at_the_pin_prompt_gives_the_terminal_its_echo_back(self):
         pid, master = pty.fork()
         if pid == 0:
