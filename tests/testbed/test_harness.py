@@ -10,6 +10,7 @@ opensc-tool; exits 77 (skipped) without them. cardsim and cardctl come from
 CACTOOL_CARDSIM and CACTOOL_CARDCTL (meson sets them), else from the newest build.
 """
 
+import errno
 import fcntl
 import json
 import os
@@ -329,10 +330,21 @@ print(json.dumps(seen))
         started = time.monotonic()
         result = self.run_bed(['touch', marker], '--timeout', '5', env=env)
         self.assertEqual(result.returncode, BED_ERROR, result.stderr)
-        self.assertIn('pcscd exited with status 1 at start; see pcscd.log', result.stderr)
+        # Without --keep the log is gone by now: the message must not send anyone to it.
+        self.assertIn('pcscd exited with status 1 at start; the state folder is removed '
+                      'at exit (run --keep keeps it); pcscd.log ends:', result.stderr)
+        self.assertNotIn('see pcscd.log', result.stderr)
         self.assertIn('no readers for you', result.stderr)
         self.assertLess(time.monotonic() - started, 5)
         self.assertFalse(os.path.exists(marker))
+        # With --keep the log stays, and the message points there.
+        result = self.run_bed(['true'], '--keep', '--timeout', '5', env=env)
+        self.assertEqual(result.returncode, BED_ERROR, result.stderr)
+        kept = re.search(r'state folder: (\S+)', result.stderr).group(1)
+        self.addCleanup(shutil.rmtree, kept, True)
+        self.assertIn('at start; see pcscd.log', result.stderr)
+        with open(os.path.join(kept, 'pcscd.log')) as log:
+            self.assertIn('no readers for you', log.read())
 
     def test_pcscd_that_never_gets_ready(self):
         marker = f'{3600 + random.randrange(1000)}.{random.randrange(10**6):06d}'
@@ -360,11 +372,38 @@ print(json.dumps(seen))
             self.assertIn(f'port {port} is already in use', result.stderr)
 
     def test_usage_errors(self):
-        for options in ([], ['--readers', '0'], ['--timeout', '0'], ['--bogus']):
+        for options in ([], ['--readers', '0'], ['--readers', '9'], ['--timeout', '0'],
+                        ['--timeout', 'inf'], ['--timeout', 'nan'], ['--timeout', '3601'],
+                        ['--bogus']):
             result = subprocess.run([RUN, *options, '--', 'true'] if options else [RUN],
                                     env=self.env, capture_output=True, text=True,
                                     timeout=CALL_TIMEOUT)
             self.assertEqual(result.returncode, 2, (options, result.stderr))
+            self.assertNotIn('Traceback', result.stderr)
+
+    def test_command_that_cannot_run(self):
+        # README: 127 when COMMAND does not exist, 126 when execve refuses it (no
+        # permission; a script without #!, which a shell would run itself but execve
+        # cannot start).
+        no_shebang = write_script(self.tools, 'no-shebang', 'exit 0\n')
+        not_executable = os.path.join(self.tools, 'not-executable')
+        with open(not_executable, 'w') as script:
+            script.write('#!/bin/sh\nexit 0\n')
+        for command, error, status in ((no_shebang, errno.ENOEXEC, 126),
+                                       (not_executable, errno.EACCES, 126),
+                                       (os.path.join(self.tools, 'missing'), errno.ENOENT, 127)):
+            with self.assertRaises(OSError) as refused:  # the case is what it claims to be
+                subprocess.run([command], timeout=CALL_TIMEOUT)
+            self.assertEqual(refused.exception.errno, error)
+            result = self.run_bed([command])
+            self.assertEqual(result.returncode, status, (command, result.stderr))
+
+    def test_bed_inside_a_bed(self):
+        env = dict(self.env)
+        env['CACTOOL_TESTBED_DIR'] = self.tools
+        result = self.run_bed(['true'], env=env)
+        self.assertEqual(result.returncode, BED_ERROR, result.stderr)
+        self.assertIn('already inside a test bed', result.stderr)
 
     def test_namespaces_refused(self):
         env = dict(self.env)

@@ -27,7 +27,7 @@ class Bed:
         self.terminal = inner['terminal']
         self.timeout = args.timeout
         self.signalled = None
-        self.procs = Processes(self.state)
+        self.procs = Processes(self.state, args.keep)
         self.pcscd = Pcscd(self)
         self.card = Card(self)
         self.control = ControlServer(self)

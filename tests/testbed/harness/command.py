@@ -18,7 +18,9 @@ def run_command(bed):
         popen = subprocess.Popen(bed.args.command, env=bed.command_env(), process_group=0)
     except OSError as error:
         say(f'cannot run {bed.args.command[0]}: {error.strerror}')
-        return 126 if isinstance(error, PermissionError) else 127
+        # As a shell reports it: 127 for a command that is not there, 126 for one that
+        # is but cannot be executed (no permission, a script without #!, not a program).
+        return 127 if isinstance(error, FileNotFoundError) else 126
     command = bed.procs.add(Proc('COMMAND', popen))
     if bed.terminal:
         hand_terminal(popen.pid)

@@ -59,6 +59,12 @@ class Outer:
         self.signalled = None
 
     def main(self):
+        if os.environ.get('CACTOOL_TESTBED_DIR'):
+            # The outer bed hides the machine's reader drivers, so an inner one could not
+            # start; and it is nearly always a mistake (a test that runs run twice).
+            say('already inside a test bed (CACTOOL_TESTBED_DIR is set): run COMMAND '
+                'directly, or start the bed from outside one')
+            return EXIT_BED
         try:
             tools = self.find_tools()
         except BedError as error:

@@ -16,6 +16,11 @@ VPCD_DRIVER_DIRS = ['/usr/lib/pcsc/drivers/serial', '/usr/lib64/pcsc/drivers/ser
                     '/usr/local/lib/pcsc/drivers/serial']
 PCSCD_SOCKET = PCSCD_DIR + '/pcscd.comm'
 
+# pcscd serves at most 16 readers (PCSCLITE_MAX_READERS_CONTEXTS) and every entry is two
+# (the driver's two slots): a ninth entry's readers would not fit, and pcscd would not
+# come up with all of them.
+MAX_ENTRIES = 8
+
 
 def find_vpcd_driver():
     for folder in VPCD_DRIVER_DIRS:

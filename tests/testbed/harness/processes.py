@@ -85,8 +85,9 @@ class Processes:
     """The bed's children by name (pcscd, cardsim, cardctl, COMMAND), their logs in the
     state folder and the pids file. Any thread may use it."""
 
-    def __init__(self, state):
+    def __init__(self, state, keep):
         self.state = state
+        self.keep = keep  # whether the state folder (and the logs) outlive run
         self.reaper = Reaper()
         self.lock = threading.Lock()  # self.procs
         self.procs = {}
@@ -160,8 +161,13 @@ class Processes:
                 self.stop(proc)
 
     def see_log(self, log_name):
-        """'see NAME.log' and the log's last lines, to end a message with."""
-        return f'see {log_name}' + last_lines(os.path.join(self.state, log_name))
+        """The log's last lines, to end a message with; without --keep the log is gone
+        by the time anyone reads the message, so it says so instead of 'see NAME.log'."""
+        lines = last_lines(os.path.join(self.state, log_name))
+        if self.keep:
+            return f'see {log_name}' + lines
+        removed = 'the state folder is removed at exit (run --keep keeps it)'
+        return f'{removed}; {log_name} ends:{lines}' if lines else f'{removed}; {log_name} is empty'
 
     def check_alive(self, proc, when):
         """BedError naming how proc ended, if it has."""
