@@ -100,7 +100,7 @@ Error unexpected_word(const std::string& word) {
                          std::string(command.name) + "'?");
         }
     }
-    return usage("unexpected argument '" + word + "'");
+    return usage("unexpected argument " + quoted_unless_pin(word));
 }
 
 void set_up_logging(const GlobalOptions& g) {

@@ -5,6 +5,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -58,7 +59,7 @@ Secret read_line(int fd, const std::string& source) {
 Secret from_env(const std::string& name) {
     const char* value = std::getenv(name.c_str());
     if (value == nullptr)
-        throw unavailable("the environment variable " + name + " is not set");
+        throw unavailable("the environment variable " + quoted_unless_pin(name) + " is not set");
     std::string_view view(value);
     if (view.empty())
         throw unavailable("the environment variable " + name + " is empty");
@@ -70,7 +71,7 @@ Secret from_env(const std::string& name) {
 Secret from_file(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        throw unavailable("cannot open " + path + ": " + std::strerror(errno));
+        throw unavailable("cannot open " + quoted_unless_pin(path) + ": " + std::strerror(errno));
     }
     struct stat info {};
     if (::fstat(fd, &info) != 0 || S_ISDIR(info.st_mode)) {
@@ -163,6 +164,14 @@ Secret from_terminal(const std::string& what) {
 }
 
 }  // namespace
+
+std::string quoted_unless_pin(const std::string& word) {
+    bool digits = word.size() >= 4 && std::all_of(word.begin(), word.end(),
+                                                  [](char c) { return c >= '0' && c <= '9'; });
+    if (digits)
+        return std::to_string(word.size()) + " digits (not shown: it may be a PIN)";
+    return "'" + word + "'";
+}
 
 Error pin_on_command_line() {
     return Error(CoreCode::usage, "read the PIN",

@@ -28,6 +28,11 @@ void add_pin_options(CLI::App& app, PinOptions& options);
 // The usage error for a PIN given on the command line, naming the alternatives.
 Error pin_on_command_line();
 
+// A command-line word for a message, quoted; but a word that looks like a PIN (four or
+// more characters, all digits) is described instead of shown, because the likeliest reason
+// it is where it is, is a PIN typed in the wrong place (`--pin-env 123456`).
+std::string quoted_unless_pin(const std::string& word);
+
 // Throws a usage error when --pin was given or several sources were.
 void check_pin_options(PinOptions& options);
 

@@ -107,6 +107,17 @@ class PinSourcesTest(LoginTestBase):
         self.assertExit(r, 2)
         self.assertNoSecret(r, "Qz7-cmdline-PIN-1234")
 
+    def test_a_pin_typed_in_the_wrong_place_is_not_repeated(self):
+        # The likeliest reason for digits after --pin-env, --pin-file or as a stray
+        # argument is the PIN itself; the error must not print it.
+        secret = "86420975"
+        for args in (["--pin-env", secret], ["--pin-file", secret], ["--pin-stdin", secret]):
+            with self.subTest(args=args):
+                r = self.login(sf.MAIN, *args, input_bytes=b"")
+                self.assertNotEqual(r.rc, 0, r.describe())
+                self.assertNoSecret(r, secret)
+                self.assertIn("8 digits", r.stderr, r.describe())
+
     def test_unknown_token_is_not_found(self):
         r = self.login("no such token", "--pin-stdin", "--json",
                        input_bytes=(self.hsm.user_pin + "\n").encode())
