@@ -385,7 +385,7 @@ const Slot& select_token(const std::vector<Slot>& slots, const TokenSelector& se
     if (!selector.token.empty())
         wanted += (wanted.empty() ? "token " : " with token ") + masked_uri_text(selector.token);
     if (wanted.empty())
-        wanted = "a slot with a token";
+        wanted = "slot holds a token";
     throw Error(CoreCode::not_found, "select token", "no " + wanted + "; " + describe(slots))
         .with_hint("list the tokens with 'cactool slots'");
 }
