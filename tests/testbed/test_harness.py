@@ -310,6 +310,66 @@ print(json.dumps(seen))
         self.assertEqual(seen['after_remove'], one_entry)
         self.assertEqual(seen['remove_last'], 1)
 
+    def test_reader_add_past_what_pcscd_serves(self):
+        # pcscd serves 16 readers, so 8 entries of two: a ninth is refused at once and
+        # the bed carries on as it was.
+        steps = r'''
+import json, os, subprocess, sys, time
+cardctl = os.environ['CACTOOL_CARDCTL']
+conf = os.path.join(os.environ['CACTOOL_TESTBED_DIR'], 'reader.conf.d')
+def cardctl_run(*args):
+    started = time.monotonic()
+    result = subprocess.run([cardctl, *args], capture_output=True, text=True, timeout=60)
+    return [result.returncode, result.stderr, time.monotonic() - started]
+seen = {'add': cardctl_run('reader', 'add'), 'entries': len(os.listdir(conf))}
+seen['remove'] = cardctl_run('reader', 'remove')
+seen['add_again'] = cardctl_run('reader', 'add')
+seen['wait'] = cardctl_run('wait', 'present', '--timeout', '10')
+print(json.dumps(seen))
+'''
+        result = self.run_bed(python_command(steps), '--readers', '8')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        seen = json.loads(result.stdout)
+        status, message, seconds = seen['add']
+        self.assertEqual(status, 1)
+        self.assertIn('16 readers', message)
+        self.assertLess(seconds, 2)
+        self.assertEqual(seen['entries'], 8)
+        for step in ('remove', 'add_again', 'wait'):
+            self.assertEqual(seen[step][0], 0, (step, seen[step]))
+
+    def test_reader_add_rolls_back_when_pcscd_does_not_restart(self):
+        # A pcscd that refuses to start with more than one reader entry: reader add must
+        # fail and leave the bed with its one entry and a running pcscd.
+        pcscd = shutil.which('pcscd', path=os.environ.get('PATH', '') + ':/usr/sbin:/sbin')
+        env = dict(self.env)
+        env['CACTOOL_TESTBED_PCSCD'] = write_script(
+            self.tools, 'one-entry-pcscd',
+            '#!/bin/sh\n# $3 is the folder given with --config\n'
+            '[ "$(ls "$3" | wc -l)" -gt 1 ] && { echo "too many entries" >&2; exit 1; }\n'
+            f'exec {pcscd} "$@"\n')
+        steps = r'''
+import json, os, subprocess, sys
+cardctl = os.environ['CACTOOL_CARDCTL']
+conf = os.path.join(os.environ['CACTOOL_TESTBED_DIR'], 'reader.conf.d')
+add = subprocess.run([cardctl, 'reader', 'add'], capture_output=True, text=True, timeout=60)
+wait = subprocess.run([cardctl, 'wait', 'present', '--timeout', '10'], capture_output=True,
+                      timeout=60)
+readers = json.loads(subprocess.run([sys.executable, '-c', sys.argv[1]],
+    capture_output=True, text=True, timeout=60).stdout)
+print(json.dumps({'add': [add.returncode, add.stderr], 'entries': sorted(os.listdir(conf)),
+                  'wait': wait.returncode, 'readers': readers}))
+'''
+        result = self.run_bed(python_command(steps, LIST_READERS), '--timeout', '5', env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        seen = json.loads(result.stdout)
+        self.assertEqual(seen['add'][0], 1)
+        self.assertIn('rolled back to 1 reader entries, pcscd restarted', seen['add'][1])
+        self.assertEqual(seen['entries'], ['vpcd-0'])
+        self.assertEqual(seen['wait'], 0)
+        self.assertEqual(seen['readers'], [['Virtual PCD 00 00', True],
+                                           ['Virtual PCD 00 01', False]])
+
     # -- a bed that breaks or cannot start ----------------------------------------
 
     def test_crashed_card_simulator(self):

@@ -7,6 +7,7 @@ import socket
 import threading
 
 from .errors import BedError, Interrupted
+from .pcscd import MAX_ENTRIES
 
 
 class ControlServer:
@@ -91,6 +92,9 @@ class ControlServer:
         self.pcscd_start()
 
     def reader_add(self):
+        if self.bed.pcscd.readers >= MAX_ENTRIES:
+            raise BedError(f'the bed has {MAX_ENTRIES} reader entries, the most pcscd can '
+                           f'serve (16 readers, two an entry)')
         return self.change_readers(+1)
 
     def reader_remove(self):
@@ -99,7 +103,21 @@ class ControlServer:
         return self.change_readers(-1)
 
     def change_readers(self, change):
-        """pcscd reads reader.conf.d only as it starts, hence the restart."""
-        self.bed.pcscd.set_readers(self.bed.pcscd.readers + change)
-        self.pcscd_restart()
+        """pcscd reads reader.conf.d only as it starts, hence the restart. If pcscd does
+        not come up with the new entries, the old ones come back, so the bed stays usable."""
+        before = self.bed.pcscd.readers
+        self.bed.pcscd.set_readers(before + change)
+        try:
+            self.pcscd_restart()
+        except (BedError, Interrupted, OSError) as error:
+            raise BedError(f'{error}; {self.roll_back(before)}') from error
         return {'readers': self.bed.pcscd.reader_names()}
+
+    def roll_back(self, count):
+        """reader.conf.d back to count entries and pcscd restarted; what came of it."""
+        try:
+            self.bed.pcscd.set_readers(count)
+            self.pcscd_restart()
+        except (BedError, Interrupted, OSError) as error:
+            return f'rolled back to {count} reader entries, but pcscd did not restart: {error}'
+        return f'rolled back to {count} reader entries, pcscd restarted'

@@ -149,13 +149,21 @@ class Pcscd:
         env = {k: v for k, v in os.environ.items() if not k.startswith('LISTEN_')}
         pcscd = os.environ.get('CACTOOL_TESTBED_PCSCD', 'pcscd')
         argv = [pcscd, '--foreground', '--config', self.bed.path('reader.conf.d')]
-        proc = self.bed.procs.spawn('pcscd', argv, 'pcscd.log', env)
-        self.wait_started(proc, lambda: os.path.exists(PCSCD_SOCKET),
-                          f'pcscd did not create {PCSCD_SOCKET} within {self.bed.timeout:g} s')
-        ports = [self.entry_port(entry) for entry in range(self.readers)]
-        self.wait_started(proc, lambda: set(ports) <= listening_ports(),
-                          f'vpcd is not listening on port(s) {ports} after '
-                          f'{self.bed.timeout:g} s')
+        # Until it is ready, an end of this pcscd is a failed start, reported here (to
+        # harness.sock's client, after a start there), not a bed broken while COMMAND runs.
+        proc = self.bed.procs.spawn('pcscd', argv, 'pcscd.log', env, expected=True)
+        try:
+            self.wait_started(proc, lambda: os.path.exists(PCSCD_SOCKET),
+                              f'pcscd did not create {PCSCD_SOCKET} within '
+                              f'{self.bed.timeout:g} s')
+            ports = [self.entry_port(entry) for entry in range(self.readers)]
+            self.wait_started(proc, lambda: set(ports) <= listening_ports(),
+                              f'vpcd is not listening on port(s) {ports} after '
+                              f'{self.bed.timeout:g} s')
+        except BaseException:
+            self.bed.procs.stop(proc)  # no half-started pcscd left behind
+            raise
+        proc.expected = False
 
     def wait_started(self, proc, ready, failure):
         def alive_and_ready():

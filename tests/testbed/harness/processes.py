@@ -92,7 +92,7 @@ class Processes:
         self.lock = threading.Lock()  # self.procs
         self.procs = {}
 
-    def spawn(self, name, argv, log_name, env=None):
+    def spawn(self, name, argv, log_name, env=None, expected=False):
         log = open(os.path.join(self.state, log_name), 'ab')
         try:
             popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
@@ -101,7 +101,9 @@ class Processes:
             raise BedError(f'cannot start {name} ({argv[0]}): {error.strerror}')
         finally:
             log.close()
-        return self.add(Proc(name, popen))
+        proc = Proc(name, popen)
+        proc.expected = expected
+        return self.add(proc)
 
     def add(self, proc):
         with self.lock:
