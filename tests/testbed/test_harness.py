@@ -310,6 +310,22 @@ print(json.dumps(seen))
         self.assertEqual(seen['after_remove'], one_entry)
         self.assertEqual(seen['remove_last'], 1)
 
+    def test_harness_client_that_hangs_up_before_its_answer(self):
+        # The command is still carried out; run says nothing about the lost answer.
+        steps = r'''
+import os, socket, subprocess
+state = os.environ['CACTOOL_TESTBED_DIR']
+with socket.socket(socket.AF_UNIX) as sock:
+    sock.connect(os.path.join(state, 'harness.sock'))
+    sock.sendall(b'pcscd restart\n')
+# Served after the first one: by then that answer has been written, or failed to be.
+subprocess.run([os.environ['CACTOOL_CARDCTL'], 'pcscd', 'restart'], check=True, timeout=60)
+'''
+        result = self.run_bed(python_command(steps))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertNotIn('Error', result.stderr)
+
     def test_reader_add_past_what_pcscd_serves(self):
         # pcscd serves 16 readers, so 8 entries of two: a ninth is refused at once and
         # the bed carries on as it was.

@@ -41,11 +41,14 @@ class ControlServer:
             threading.Thread(target=self.serve_client, args=(client,), daemon=True).start()
 
     def serve_client(self, client):
-        with client, client.makefile('rwb') as stream:
-            for line in stream:
-                answer = self.answer(line.decode(errors='replace').strip())
-                stream.write(json.dumps(answer).encode() + b'\n')
-                stream.flush()
+        try:
+            with client, client.makefile('rwb') as stream:
+                for line in stream:
+                    answer = self.answer(line.decode(errors='replace').strip())
+                    stream.write(json.dumps(answer).encode() + b'\n')
+                    stream.flush()
+        except OSError:
+            pass  # the client hung up before its answer (killed, or gave up): no one to tell
 
     def answer(self, line):
         if line not in self.commands:
