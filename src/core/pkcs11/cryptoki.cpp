@@ -1,12 +1,12 @@
 #include "core/pkcs11/cryptoki.hpp"
 
 #include <array>
-#include <chrono>
 #include <cstdio>
 #include <utility>
 
 #include "core/util/error.hpp"
 #include "core/util/log.hpp"
+#include "core/util/traced_call.hpp"
 
 namespace cac {
 namespace {
@@ -79,30 +79,19 @@ std::string template_text(const CK_ATTRIBUTE* templ, CK_ULONG count) {
     return text + "]";
 }
 
-// One traced call: measures the duration, and formats a line only when tracing is on.
+// A call traced under "pkcs11", its result spelled by ckr_name().
 class Traced {
   public:
-    explicit Traced(const char* name) : name_(name), on_(log::tracing()) {
-        if (on_)
-            start_ = std::chrono::steady_clock::now();
-    }
+    explicit Traced(const char* name) : call_("pkcs11", name) {}
 
-    // `describe` formats the arguments (and outputs) after the call returned.
     template <typename Describe>
     CK_RV done(CK_RV rv, Describe&& describe) const {
-        if (!on_)
-            return rv;
-        std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start_;
-        char ms[32];
-        std::snprintf(ms, sizeof ms, " (%.3f ms)", took.count());
-        log::trace("pkcs11", std::string(name_) + "(" + describe() + ") = " + ckr_name(rv) + ms);
-        return rv;
+        return call_.done(
+            rv, [](auto code) { return ckr_name(code); }, describe);
     }
 
   private:
-    const char* name_;
-    bool on_;
-    std::chrono::steady_clock::time_point start_;
+    log::TracedCall call_;
 };
 
 // A module's list may leave entries it does not implement empty.

@@ -1,6 +1,7 @@
 // The error taxonomy as data: one row per code, saying what kind of failure it is,
 // how bad, what recovery fits it, and what an operator should do about it.
 #include <p11-kit/pkcs11.h>
+#include <winscard.h>
 
 #include <algorithm>
 #include <array>
@@ -16,10 +17,15 @@ using S = Severity;
 using A = RecoveryAction;
 constexpr auto P11 = ErrorDomain::pkcs11;
 constexpr auto CORE = ErrorDomain::core;
+constexpr auto PCSC = ErrorDomain::pcsc;
 
 #define CKR(code, cat, sev, act, meaning, hint)        \
     TaxonomyEntry {                                    \
         P11, code, #code, cat, sev, act, meaning, hint \
+    }
+#define SCARD(code, cat, sev, act, meaning, hint)                      \
+    TaxonomyEntry {                                                    \
+        PCSC, std::uint32_t(code), #code, cat, sev, act, meaning, hint \
     }
 #define OWN(code, name, cat, sev, act, meaning, hint)                           \
     TaxonomyEntry {                                                             \
@@ -187,6 +193,126 @@ const std::array pkcs11_rows = {
         "the function was rejected, for example by the user", ""),
 };
 
+// PC/SC return values: every code pcsc-lite 1.9.9 defines in pcsclite.h. pcsc-lite gives
+// 0x8010001F two names; it returns that value when a reader or card lacks a feature, so
+// the row carries that name (Windows calls the value SCARD_E_UNEXPECTED).
+const std::array pcsc_rows = {
+    SCARD(SCARD_S_SUCCESS, C::internal, S::info, A::none, "success", ""),
+    SCARD(SCARD_F_INTERNAL_ERROR, C::middleware, S::critical, A::reestablish_context,
+          "an internal consistency check of pcscd failed", "check pcscd's log"),
+    SCARD(SCARD_E_CANCELLED, C::middleware, S::info, A::none,
+          "the wait was cancelled by SCardCancel", ""),
+    SCARD(SCARD_E_INVALID_HANDLE, C::middleware, S::error, A::reestablish_context,
+          "the context or card handle is no longer valid", ""),
+    SCARD(SCARD_E_INVALID_PARAMETER, C::internal, S::error, A::none,
+          "pcscd could not interpret a parameter", "this is a bug in cactool; please report it"),
+    SCARD(SCARD_E_INVALID_TARGET, C::configuration, S::error, A::none,
+          "registry start-up information is missing or invalid", ""),
+    SCARD(SCARD_E_NO_MEMORY, C::middleware, S::critical, A::none, "pcscd ran out of memory", ""),
+    SCARD(SCARD_F_WAITED_TOO_LONG, C::middleware, S::error, A::retry,
+          "an internal timer of pcscd expired", ""),
+    SCARD(SCARD_E_INSUFFICIENT_BUFFER, C::internal, S::info, A::retry,
+          "the buffer for the answer is too small", ""),
+    SCARD(SCARD_E_UNKNOWN_READER, C::usage, S::error, A::none, "no reader has that name",
+          "list the readers with 'cactool readers'"),
+    SCARD(SCARD_E_TIMEOUT, C::card_state, S::info, A::none, "the wait timed out", ""),
+    SCARD(SCARD_E_SHARING_VIOLATION, C::card_state, S::error, A::retry,
+          "another application holds the card exclusively",
+          "close the other application using the card"),
+    SCARD(SCARD_E_NO_SMARTCARD, C::card_state, S::error, A::user_action,
+          "there is no card in the reader", "insert the card"),
+    SCARD(SCARD_E_UNKNOWN_CARD, C::card_state, S::error, A::none, "the card name is not recognised",
+          ""),
+    SCARD(SCARD_E_CANT_DISPOSE, C::communication, S::error, A::none,
+          "the card could not be disposed of as asked", ""),
+    SCARD(SCARD_E_PROTO_MISMATCH, C::communication, S::error, A::reconnect,
+          "the requested protocols do not fit the card's current protocol", ""),
+    SCARD(SCARD_E_NOT_READY, C::communication, S::error, A::retry,
+          "the reader or card is not ready", "wait a moment and try again"),
+    SCARD(SCARD_E_INVALID_VALUE, C::internal, S::error, A::none,
+          "pcscd could not interpret a parameter value",
+          "this is a bug in cactool; please report it"),
+    SCARD(SCARD_E_SYSTEM_CANCELLED, C::middleware, S::error, A::none,
+          "the system cancelled the action (log-off or shutdown)", ""),
+    SCARD(SCARD_F_COMM_ERROR, C::middleware, S::error, A::reestablish_context,
+          "the connection to pcscd broke", "check that pcscd is still running"),
+    SCARD(SCARD_F_UNKNOWN_ERROR, C::middleware, S::error, A::none,
+          "pcscd failed for an unknown reason", "check pcscd's log"),
+    SCARD(SCARD_E_INVALID_ATR, C::card_state, S::error, A::none, "the ATR is not valid", ""),
+    SCARD(SCARD_E_NOT_TRANSACTED, C::communication, S::error, A::none,
+          "there is no transaction to end", ""),
+    SCARD(SCARD_E_READER_UNAVAILABLE, C::communication, S::error, A::user_action,
+          "the reader is not available", "reconnect the reader"),
+    SCARD(SCARD_P_SHUTDOWN, C::middleware, S::error, A::reestablish_context,
+          "pcscd is shutting down", ""),
+    SCARD(SCARD_E_PCI_TOO_SMALL, C::internal, S::error, A::none,
+          "the protocol control information buffer is too small", ""),
+    SCARD(SCARD_E_READER_UNSUPPORTED, C::configuration, S::error, A::none,
+          "the reader driver does not meet minimal requirements", ""),
+    SCARD(SCARD_E_DUPLICATE_READER, C::configuration, S::error, A::none,
+          "the reader driver did not produce a unique reader name", ""),
+    SCARD(SCARD_E_CARD_UNSUPPORTED, C::card_state, S::error, A::none,
+          "the card does not meet minimal requirements", ""),
+    SCARD(SCARD_E_NO_SERVICE, C::middleware, S::error, A::reestablish_context,
+          "pcscd is not running",
+          "start pcscd ('systemctl start pcscd.socket', or 'pcscd' as root)"),
+    SCARD(SCARD_E_SERVICE_STOPPED, C::middleware, S::error, A::reestablish_context,
+          "pcscd has stopped", "start pcscd again"),
+    SCARD(SCARD_E_UNSUPPORTED_FEATURE, C::communication, S::warning, A::none,
+          "the reader or card does not support the requested feature", ""),
+    SCARD(SCARD_E_ICC_INSTALLATION, C::configuration, S::error, A::none,
+          "no primary provider can be found for the card", ""),
+    SCARD(SCARD_E_ICC_CREATEORDER, C::configuration, S::error, A::none,
+          "the requested order of object creation is not supported", ""),
+    SCARD(SCARD_E_DIR_NOT_FOUND, C::token, S::error, A::none,
+          "the directory does not exist on the card", ""),
+    SCARD(SCARD_E_FILE_NOT_FOUND, C::token, S::error, A::none,
+          "the file does not exist on the card", ""),
+    SCARD(SCARD_E_NO_DIR, C::token, S::error, A::none, "the path is not a directory", ""),
+    SCARD(SCARD_E_NO_FILE, C::token, S::error, A::none, "the path is not a file", ""),
+    SCARD(SCARD_E_NO_ACCESS, C::authentication, S::error, A::none, "access to the file is denied",
+          ""),
+    SCARD(SCARD_E_WRITE_TOO_MANY, C::token, S::error, A::none, "the card has no room for the data",
+          ""),
+    SCARD(SCARD_E_BAD_SEEK, C::token, S::error, A::none, "the file position could not be set", ""),
+    SCARD(SCARD_E_INVALID_CHV, C::authentication, S::error, A::user_action, "the PIN is wrong", ""),
+    SCARD(SCARD_E_UNKNOWN_RES_MNG, C::middleware, S::error, A::none,
+          "a layered component returned an unrecognised code", ""),
+    SCARD(SCARD_E_NO_SUCH_CERTIFICATE, C::token, S::error, A::none,
+          "the certificate does not exist", ""),
+    SCARD(SCARD_E_CERTIFICATE_UNAVAILABLE, C::token, S::error, A::none,
+          "the certificate could not be obtained", ""),
+    SCARD(SCARD_E_NO_READERS_AVAILABLE, C::configuration, S::error, A::user_action,
+          "no reader is connected", "connect a smart card reader"),
+    SCARD(SCARD_E_COMM_DATA_LOST, C::communication, S::error, A::retry,
+          "data was lost on the way to or from the card", "try again"),
+    SCARD(SCARD_E_NO_KEY_CONTAINER, C::token, S::error, A::none,
+          "the key container does not exist on the card", ""),
+    SCARD(SCARD_E_SERVER_TOO_BUSY, C::middleware, S::error, A::retry,
+          "pcscd is too busy to complete the operation", "try again"),
+    SCARD(SCARD_W_UNSUPPORTED_CARD, C::card_state, S::error, A::none,
+          "the reader cannot talk to the card because of its ATR", ""),
+    SCARD(SCARD_W_UNRESPONSIVE_CARD, C::card_state, S::error, A::user_action,
+          "the card does not answer a reset", "reinsert the card"),
+    SCARD(SCARD_W_UNPOWERED_CARD, C::card_state, S::error, A::reconnect, "the card has no power",
+          ""),
+    SCARD(SCARD_W_RESET_CARD, C::card_state, S::warning, A::reconnect,
+          "the card was reset, so its state (selected application, login) is lost", ""),
+    SCARD(SCARD_W_REMOVED_CARD, C::card_state, S::error, A::user_action, "the card was removed",
+          "insert the card and try again"),
+    SCARD(SCARD_W_SECURITY_VIOLATION, C::authentication, S::error, A::none,
+          "access was denied because of a security violation", ""),
+    SCARD(SCARD_W_WRONG_CHV, C::authentication, S::error, A::user_action,
+          "the card refused a wrong PIN", ""),
+    SCARD(SCARD_W_CHV_BLOCKED, C::authentication, S::critical, A::user_action, "the PIN is blocked",
+          "the PIN needs a reset with the PUK"),
+    SCARD(SCARD_W_EOF, C::token, S::error, A::none, "the end of the card file was reached", ""),
+    SCARD(SCARD_W_CANCELLED_BY_USER, C::usage, S::info, A::none,
+          "the user cancelled the card selection", ""),
+    SCARD(SCARD_W_CARD_NOT_AUTHENTICATED, C::authentication, S::error, A::user_action,
+          "no PIN was presented to the card", ""),
+};
+
 // cactool's own codes.
 const std::array core_rows = {
     OWN(usage, "CACTOOL_USAGE", C::usage, S::error, A::user_action, "the command line is not valid",
@@ -229,6 +355,7 @@ const std::array core_rows = {
 };
 
 #undef CKR
+#undef SCARD
 #undef OWN
 
 template <typename Rows>
@@ -244,14 +371,16 @@ TaxonomyEntry lookup_taxonomy(ErrorDomain domain, std::uint32_t code) {
     const TaxonomyEntry* row = nullptr;
     if (domain == ErrorDomain::pkcs11) {
         row = find_row(pkcs11_rows, code);
+    } else if (domain == ErrorDomain::pcsc) {
+        row = find_row(pcsc_rows, code);
     } else if (domain == ErrorDomain::core) {
         row = find_row(core_rows, code);
     }
     if (row != nullptr) {
         return *row;
     }
-    // Codes without a row of their own: vendor-defined CKR values, and the PC/SC and
-    // status-word families whose rows are kept elsewhere.
+    // Codes without a row of their own: vendor-defined CKR values, PC/SC values pcsc-lite
+    // does not define, and the status words, whose meanings are kept elsewhere.
     switch (domain) {
         case ErrorDomain::pkcs11:
             return {domain,
