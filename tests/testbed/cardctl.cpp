@@ -44,7 +44,7 @@ constexpr const char* kUsage =
     "  restore                         a fresh card from the same profile, same keys\n"
     "  wait present|absent [--timeout S]  until pcscd sees the card so (default 10 s)\n"
     "  pcscd stop|start|restart        stop or start the bed's pcscd\n"
-    "  reader add|remove               add or remove a second vpcd reader entry\n";
+    "  reader add|remove               add or remove a vpcd reader entry (at most 8)\n";
 
 // Answers from cardsim and the harness come within this; a pcscd restart or a profile
 // with RSA keys to generate takes a few seconds, never a minute.
@@ -235,7 +235,7 @@ std::chrono::milliseconds parse_seconds(const std::string& text, const char* usa
 }
 
 void wait(const Args& args) {
-    const char* usage = "wait present|absent [--timeout S]  (S from 0 to 3600, default 10)";
+    const char* usage = "wait present|absent [--timeout S]  (S above 0, at most 3600, default 10)";
     need(args.size() == 2 || (args.size() == 4 && args[2] == "--timeout"), usage);
     need(args[1] == "present" || args[1] == "absent", usage);
     const auto timeout =

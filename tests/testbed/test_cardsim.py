@@ -554,6 +554,23 @@ class CardsimTest(unittest.TestCase):
                                     timeout=30)
             self.assertEqual(result.returncode, 2, args)
             self.assertIn("usage", result.stderr)
+        result = subprocess.run([CARDSIM, "--bogus"], capture_output=True, text=True, timeout=30)
+        self.assertIn("unknown option --bogus", result.stderr)
+
+    def test_vpcd_host_must_be_loopback(self):
+        # The test bed sends nothing off the machine: only 127.0.0.0/8 is taken, and any
+        # other value is a usage error at once, before any attempt to connect.
+        for host in ("::1", "10.0.0.1", "0.0.0.0", "128.0.0.1", "localhost"):
+            started = time.monotonic()
+            result = subprocess.run(
+                [CARDSIM, "--vpcd-host", host, "--vpcd-port", str(self.fake.port),
+                 "--export", self.export, "--control", self.sock_path],
+                capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 2, f"{host}: {result.stderr}")
+            self.assertIn("loopback", result.stderr)
+            self.assertLess(time.monotonic() - started, 2)
+        self.start("--vpcd-host", "127.0.0.1")
+        self.assertEqual(self.fake.exchange(GET_ATR), bytes.fromhex(ATR_ONE))
 
     # --- cardctl on the control sockets -------------------------------------------------
 
@@ -610,6 +627,11 @@ class CardsimTest(unittest.TestCase):
             result = self.cardctl(*args)
             self.assertEqual(result.returncode, 2, f"{args}: {result.stderr}")
             self.assertTrue(result.stderr.strip(), args)
+        # The range the usage states must not include what was just refused.
+        for seconds in ("0", "3601", "inf", "nan"):
+            result = self.cardctl("wait", "present", "--timeout", seconds)
+            self.assertEqual(result.returncode, 2, f"{seconds}: {result.stderr}")
+            self.assertIn("S above 0, at most 3600", result.stderr)
         result = self.cardctl("profile", os.path.join(self.dir, "missing.json"))
         self.assertEqual(result.returncode, 1)
         self.assertIn("missing.json", result.stderr)

@@ -3,6 +3,8 @@
 //
 // One thread, one poll(): the vpcd connection, the control socket and its clients, a
 // signalfd for SIGTERM and SIGINT, and the earliest timer.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -27,7 +29,7 @@ namespace {
 using cardsim::Clock;
 
 constexpr const char* kUsage =
-    "usage: cardsim --vpcd-port P [--vpcd-host IPV4] [--profile FILE] --export DIR\n"
+    "usage: cardsim --vpcd-port P [--vpcd-host 127.X.Y.Z] [--profile FILE] --export DIR\n"
     "               --control SOCKET [--apdu-log FILE] [--no-card] [--connect-timeout S]\n";
 
 struct Options {
@@ -52,45 +54,73 @@ std::optional<unsigned long> whole_number(const char* text, unsigned long max) {
     return value;
 }
 
-void set_option(Options& options, const std::string& name, const char* value) {
-    if (name == "--vpcd-port") {
-        const auto port = whole_number(value, 65535);
-        if (!port || *port == 0) {
-            throw UsageError{"--vpcd-port must be a port number from 1 to 65535"};
-        }
-        options.settings.vpcd_port = static_cast<std::uint16_t>(*port);
-    } else if (name == "--vpcd-host") {
-        options.settings.vpcd_host = value;
-    } else if (name == "--profile") {
-        options.profile = value;
-    } else if (name == "--export") {
-        options.settings.export_dir = value;
-    } else if (name == "--control") {
-        options.control = value;
-    } else if (name == "--apdu-log") {
-        options.apdu_log = value;
-    } else if (name == "--connect-timeout") {
-        const auto seconds = whole_number(value, 3600);
-        if (!seconds || *seconds == 0) {
-            throw UsageError{"--connect-timeout must be a number of seconds from 1 to 3600"};
-        }
-        options.connect_timeout = std::chrono::seconds(*seconds);
-    } else {
-        throw UsageError{"unknown option " + name};
+std::uint16_t port_number(const char* value) {
+    const auto port = whole_number(value, 65535);
+    if (!port || *port == 0) {
+        throw UsageError{"--vpcd-port must be a port number from 1 to 65535"};
     }
+    return static_cast<std::uint16_t>(*port);
+}
+
+// The test bed sends nothing off the machine: vpcd is reached on loopback only.
+std::string loopback_host(const char* value) {
+    in_addr addr{};
+    if (::inet_pton(AF_INET, value, &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
+        throw UsageError{std::string("--vpcd-host must be an IPv4 loopback address "
+                                     "(127.0.0.0/8), not ") +
+                         value};
+    }
+    return value;
+}
+
+std::chrono::milliseconds connect_seconds(const char* value) {
+    const auto seconds = whole_number(value, 3600);
+    if (!seconds || *seconds == 0) {
+        throw UsageError{"--connect-timeout must be a number of seconds from 1 to 3600"};
+    }
+    return std::chrono::seconds(*seconds);
+}
+
+// The options that take a value, each with what it sets.
+struct ValueOption {
+    const char* name;
+    void (*set)(Options&, const char*);
+};
+
+const ValueOption kValueOptions[] = {
+    {"--vpcd-port", [](Options& o, const char* v) { o.settings.vpcd_port = port_number(v); }},
+    {"--vpcd-host", [](Options& o, const char* v) { o.settings.vpcd_host = loopback_host(v); }},
+    {"--profile", [](Options& o, const char* v) { o.profile = v; }},
+    {"--export", [](Options& o, const char* v) { o.settings.export_dir = v; }},
+    {"--control", [](Options& o, const char* v) { o.control = v; }},
+    {"--apdu-log", [](Options& o, const char* v) { o.apdu_log = v; }},
+    {"--connect-timeout",
+     [](Options& o, const char* v) { o.connect_timeout = connect_seconds(v); }},
+};
+
+const ValueOption* find_value_option(const std::string& name) {
+    for (const ValueOption& option : kValueOptions) {
+        if (name == option.name) {
+            return &option;
+        }
+    }
+    return nullptr;
 }
 
 Options parse_options(int argc, char** argv) {
     Options options;
     for (int i = 1; i < argc; ++i) {
         const std::string name = argv[i];
+        const ValueOption* option = find_value_option(name);
         if (name == "--no-card") {
             options.settings.no_card = true;
         } else if (name == "--help" || name == "-h") {
             std::fputs(kUsage, stdout);
             std::exit(0);
+        } else if (option == nullptr) {
+            throw UsageError{"unknown option " + name};
         } else if (i + 1 < argc) {
-            set_option(options, name, argv[++i]);
+            option->set(options, argv[++i]);
         } else {
             throw UsageError{name + " needs a value"};
         }
