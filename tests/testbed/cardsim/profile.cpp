@@ -230,15 +230,39 @@ CertRequest slot_request(std::uint8_t ref, Algorithm alg) {
     return req;
 }
 
+// valid_days: positive, the certificate is valid for that many days from not_before;
+// negative, it expired that many days ago after a year of validity (handy for tests of
+// expiry warnings, with no dates to keep up to date). A hundred years either way is plenty,
+// and keeps notAfter well inside what an X.509 time can say.
+constexpr int kMaxValidDays = 36500;
+
+void set_expired_validity(const Source& src, const json& s, const std::string& path, int days,
+                          CertRequest& req) {
+    if (s.contains("not_before") || s.contains("not_after")) {
+        bad(src, path + "valid_days", "a negative value sets both ends: no not_before/not_after");
+    }
+    req.not_after = std::time(nullptr) + days * kDay;
+    req.not_before = req.not_after - 365 * kDay;
+}
+
 void set_validity(const Source& src, const json& s, const std::string& path, CertRequest& req) {
+    // Read as a double so that no integer, however large, wraps into the range.
+    const double value = get<double>(src, s, "valid_days", path, 365);
+    if ((s.contains("valid_days") && !s.at("valid_days").is_number_integer()) || value == 0 ||
+        value < -kMaxValidDays || value > kMaxValidDays) {
+        bad(src, path + "valid_days",
+            "must be a whole number of days from 1 to 36500, or from -36500 to -1 for a "
+            "certificate that expired that many days ago");
+    }
+    const int days = static_cast<int>(value);
+    if (days < 0) {
+        set_expired_validity(src, s, path, days, req);
+        return;
+    }
     req.not_before = std::time(nullptr) - kDay;
     if (s.contains("not_before")) {
         req.not_before =
             parse_time(src, path + "not_before", get<std::string>(src, s, "not_before", path, ""));
-    }
-    int days = get<int>(src, s, "valid_days", path, 365);
-    if (days <= 0) {
-        bad(src, path + "valid_days", "must be a positive number of days");
     }
     req.not_after = req.not_before + days * kDay;
     if (s.contains("not_after")) {

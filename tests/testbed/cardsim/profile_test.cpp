@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <stdexcept>
 
@@ -49,6 +50,19 @@ std::string load_error(const std::string& json) {
         return e.what();
     }
     return "";
+}
+
+// An X.509 time as seconds since 1970, read field by field rather than compared by
+// OpenSSL, so the check does not rest on the library that wrote the time.
+std::time_t seconds_of(const ASN1_TIME* time) {
+    std::tm fields{};
+    REQUIRE(ASN1_TIME_to_tm(time, &fields) == 1);
+    return timegm(&fields);
+}
+
+// Whether a is b give or take ten minutes (the time the test takes to generate keys).
+bool about(std::time_t a, std::time_t b) {
+    return a > b - 600 && a < b + 600;
 }
 
 }  // namespace
@@ -165,6 +179,35 @@ TEST_SUITE("profile") {
         ASN1_TIME_free(end);
         auto other = read_pem_certificate(fixture("expired").card_dir / "9c.pem");
         CHECK(X509_cmp_current_time(X509_get0_notAfter(other.get())) > 0);
+    }
+
+    TEST_CASE("valid_days: negative for a certificate that expired that many days ago") {
+        TempDir dir;
+        auto file = dir.path / "days.json";
+        std::ofstream(file) << R"({"slots": {"9a": {"algorithm": "ecc256", "valid_days": -30},
+                                             "9c": {"valid_days": 36500},
+                                             "9d": null, "9e": null}})";
+        load_profile(file, dir.path / "card");
+        const std::time_t now = std::time(nullptr);
+        const std::time_t day = 86400;
+        auto expired = read_pem_certificate(dir.path / "card" / "9a.pem");
+        CHECK(about(seconds_of(X509_get0_notAfter(expired.get())), now - 30 * day));
+        CHECK(about(seconds_of(X509_get0_notBefore(expired.get())), now - (30 + 365) * day));
+        // A hundred years from yesterday: past 2038 and still a valid time.
+        auto century = read_pem_certificate(dir.path / "card" / "9c.pem");
+        CHECK(about(seconds_of(X509_get0_notAfter(century.get())), now + 36499 * day));
+    }
+
+    TEST_CASE("valid_days out of range or not a whole number is refused") {
+        for (const char* days : {"0", "36501", "-36501", "3000000", "4294967297", "1.5", "\"9\""}) {
+            CAPTURE(days);
+            CHECK(load_error(std::string(R"({"slots": {"9a": {"valid_days": )") + days + "}}}")
+                      .find("slots.9a.valid_days") != std::string::npos);
+        }
+        CHECK(load_error(
+                  R"({"slots": {"9a": {"valid_days": -3, "not_after": "2030-01-01T00:00:00Z"}}})")
+                  .find("slots.9a.valid_days: a negative value sets both ends") !=
+              std::string::npos);
     }
 
     TEST_CASE("pem-files.json: 9C holds the checked-in certificate and signs with its key") {
