@@ -338,6 +338,8 @@ def cardctl_run(*args):
     result = subprocess.run([cardctl, *args], capture_output=True, text=True, timeout=60)
     return [result.returncode, result.stderr, time.monotonic() - started]
 seen = {'add': cardctl_run('reader', 'add'), 'entries': len(os.listdir(conf))}
+# README: reader add and remove start a stopped pcscd.
+seen['stop'] = cardctl_run('pcscd', 'stop')
 seen['remove'] = cardctl_run('reader', 'remove')
 seen['add_again'] = cardctl_run('reader', 'add')
 seen['wait'] = cardctl_run('wait', 'present', '--timeout', '10')
@@ -351,7 +353,7 @@ print(json.dumps(seen))
         self.assertIn('16 readers', message)
         self.assertLess(seconds, 2)
         self.assertEqual(seen['entries'], 8)
-        for step in ('remove', 'add_again', 'wait'):
+        for step in ('stop', 'remove', 'add_again', 'wait'):
             self.assertEqual(seen[step][0], 0, (step, seen[step]))
 
     def test_reader_add_rolls_back_when_pcscd_does_not_restart(self):
