@@ -257,8 +257,10 @@ std::vector<Event> Monitor::next(std::chrono::milliseconds timeout) {
             } else {
                 sync_list(events);
                 read_new(events);
-                if (events.empty())
+                if (events.empty()) {
                     wait(unlimited ? INFINITE : remaining_ms(deadline), events);
+                    read_new(events);  // readers the wait announced, with their cards
+                }
             }
         } catch (const Error& error) {
             if (!service_gone(error) || !context_)
