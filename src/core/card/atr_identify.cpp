@@ -1,9 +1,9 @@
 #include "core/card/atr_identify.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "core/card/atr.hpp"
 #include "core/util/error.hpp"
@@ -25,19 +25,27 @@ char upper(char c) {
 
 // Patterns use '.', "[...]" (single characters and ranges) and '*' after an atom; the
 // rest of regular-expression syntax does not occur, and a pattern using it is skipped
-// rather than guessed at. More than a few stars could make matching slow.
+// rather than guessed at. Each star multiplies the work of a failing match by the length
+// of the ATR text, so patterns with more than two (the list has at most one) are skipped.
+constexpr std::array<bool, 256> unsupported_syntax = [] {
+    std::array<bool, 256> table{};
+    for (char c : std::string_view("()|+?{}\\^$"))
+        table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
+
 bool pattern_supported(std::string_view pattern) {
-    if (pattern.find_first_of("()|+?{}\\^$") != std::string_view::npos)
-        return false;
-    if (std::count(pattern.begin(), pattern.end(), '*') > 4)
-        return false;
-    int depth = 0;
+    int stars = 0;
+    bool in_class = false;
     for (char c : pattern) {
-        depth += c == '[' ? 1 : c == ']' ? -1 : 0;
-        if (depth < 0 || depth > 1)
+        if (unsupported_syntax[static_cast<unsigned char>(c)])
             return false;
+        if ((c == '[' && in_class) || (c == ']' && !in_class))
+            return false;
+        in_class = c == '[' || (in_class && c != ']');
+        stars += c == '*' ? 1 : 0;
     }
-    return depth == 0 && pattern.front() != '*';
+    return !in_class && stars <= 2 && pattern.front() != '*';
 }
 
 // The atom at the start of `pattern` (a character, '.' or a class): its length, and
@@ -120,11 +128,16 @@ bool announces_piv(std::span<const std::uint8_t> atr) {
 }  // namespace
 
 SmartcardList SmartcardList::load(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    if (!in || !(text << in.rdbuf()))
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    std::string text;
+    if (in) {
+        text.resize(std::size_t(in.tellg()));
+        in.seekg(0);
+        in.read(text.data(), std::streamsize(text.size()));
+    }
+    if (!in)
         throw Error(CoreCode::io_error, "read ATR list", "cannot read " + path.string());
-    return SmartcardList(std::move(text).str());
+    return SmartcardList(std::move(text));
 }
 
 SmartcardList::SmartcardList(std::string text) : text_(std::move(text)) {
