@@ -18,8 +18,9 @@ def run_command(bed):
         popen = subprocess.Popen(bed.args.command, env=bed.command_env(), process_group=0)
     except OSError as error:
         say(f'cannot run {bed.args.command[0]}: {error.strerror}')
-        # As a shell reports it: 127 for a command that is not there, 126 for one that
-        # is but cannot be executed (no permission, a script without #!, not a program).
+        # 127 for a command that is not there, 126 for one that is but that execve
+        # refuses (no permission, not a program, a script without #!: a shell would run
+        # that one itself, run does not).
         return 127 if isinstance(error, FileNotFoundError) else 126
     command = bed.procs.add(Proc('COMMAND', popen))
     if bed.terminal:
