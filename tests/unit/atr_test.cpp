@@ -146,6 +146,8 @@ TEST_CASE("T=1 indicated and the TCK missing is a warning") {
     CHECK(atr.groups[0].tb == 0x00);
     CHECK(atr.groups[0].tc == 0xff);
     CHECK(atr.groups[0].td == 0x01);
+    CHECK(atr.groups[0].td_protocol() == 1);
+    CHECK(atr.groups[0].next_y() == 0);
     CHECK(atr.protocols == std::vector<int>{1});
     CHECK(atr.extra_guard_time == 255);
     CHECK(atr.rates.fi == 372);
@@ -162,6 +164,7 @@ TEST_CASE("inverse convention with a compact-TLV object running into the status 
     // bytes, then 82 announces two bytes where none remain before the status indicator.
     Atr atr = parse_atr(hex("3F 6A 00 00 00 64 01 50 01 0C 82 01 01 A9"));
     CHECK(atr.convention == Convention::inverse);
+    CHECK(to_string(atr.convention) == "inverse");
     CHECK(atr.protocols == std::vector<int>{0});
     CHECK_FALSE(atr.tck_required);
     CHECK(atr.trailing.empty());

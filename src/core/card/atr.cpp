@@ -70,9 +70,8 @@ std::size_t read_groups(std::span<const std::uint8_t> bytes, Atr& atr) {
             atr.groups.push_back(group);
         if (!group.td)
             return pos;
-        int protocol = *group.td & 0x0f;
-        presence = *group.td >> 4;
-        group = AtrInterfaceGroup{group.index + 1, protocol, {}, {}, {}, {}};
+        presence = *group.next_y();
+        group = AtrInterfaceGroup{group.index + 1, group.td_protocol(), {}, {}, {}, {}};
     }
 }
 
@@ -82,7 +81,7 @@ void read_protocols(Atr& atr) {
     for (const AtrInterfaceGroup& group : atr.groups) {
         if (!group.td)
             continue;
-        int t = *group.td & 0x0f;
+        int t = *group.td_protocol();
         if (t != 0)
             atr.tck_required = true;
         if (t == 15) {
@@ -202,6 +201,10 @@ void read_trailing(std::span<const std::uint8_t> bytes, std::size_t pos, Atr& at
 }
 
 }  // namespace
+
+std::string_view to_string(Convention convention) {
+    return convention == Convention::direct ? "direct" : "inverse";
+}
 
 Atr parse_atr(std::span<const std::uint8_t> bytes) {
     check_size(bytes);

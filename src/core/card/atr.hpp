@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/util/hex.hpp"
@@ -27,6 +28,9 @@ inline constexpr std::size_t max_atr_bytes = 33;
 
 enum class Convention { direct, inverse };
 
+// "direct", "inverse".
+std::string_view to_string(Convention convention);
+
 // One group of interface bytes TAi, TBi, TCi, TDi (clause 8.2.3).
 struct AtrInterfaceGroup {
     int index = 1;  // i, from 1
@@ -34,6 +38,12 @@ struct AtrInterfaceGroup {
     // Empty for the first group, whose bytes are global.
     std::optional<int> protocol;
     std::optional<std::uint8_t> ta, tb, tc, td;
+
+    // From TDi: the protocol T it indicates, and Y(i+1), which of TA(i+1)..TD(i+1) follow.
+    std::optional<int> td_protocol() const {
+        return td ? std::optional<int>(*td & 0x0f) : std::nullopt;
+    }
+    std::optional<int> next_y() const { return td ? std::optional<int>(*td >> 4) : std::nullopt; }
 };
 
 // TA1: clock rate conversion factor Fi and baud rate adjustment factor Di (clause 8.3,
