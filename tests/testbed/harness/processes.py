@@ -142,6 +142,9 @@ class Processes:
                     # A stopped process acts on SIGTERM only once it runs again.
                     send(proc.pid, signal.SIGCONT)
             except ProcessLookupError:
+                # Gone and reaped, perhaps between the two signals: its status is (about to
+                # be) recorded, and taking it marks proc as ended for running().
+                self.wait(proc, KILL_GRACE)
                 return
             self.wait(proc, KILL_GRACE)
 
