@@ -1,6 +1,7 @@
 #include "cli/output.hpp"
 
 #include <p11-kit/pkcs11.h>
+#include <winscard.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@ struct ExitRule {
 
 constexpr auto core = ErrorDomain::core;
 constexpr auto p11 = ErrorDomain::pkcs11;
+constexpr auto scard = ErrorDomain::pcsc;
 
 constexpr std::uint32_t own(CoreCode code) {
     return std::uint32_t(code);
@@ -51,6 +53,11 @@ constexpr ExitRule exit_rules[] = {
     {p11, CKR_LIBRARY_LOAD_FAILED, exit_middleware},
     {p11, CKR_DEVICE_ERROR, exit_communication},
     {p11, CKR_DEVICE_REMOVED, exit_communication},
+    {scard, std::uint32_t(SCARD_E_NO_SERVICE), exit_middleware},
+    {scard, std::uint32_t(SCARD_E_SERVICE_STOPPED), exit_middleware},
+    {scard, std::uint32_t(SCARD_E_NO_READERS_AVAILABLE), exit_not_found},
+    {scard, std::uint32_t(SCARD_E_UNKNOWN_READER), exit_not_found},
+    {scard, std::uint32_t(SCARD_E_NO_SMARTCARD), exit_not_found},
 };
 
 int exit_code_for_category(Category category) {
