@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -16,7 +17,14 @@ using namespace cac;
 
 namespace {
 
-const std::string list_path = std::string(CACTOOL_TESTDATA) + "/04-atr/smartcard_list.txt";
+// pcsc-tools' list as the machine has it (Debian: package pcsc-tools, which CI installs);
+// CACTOOL_SMARTCARD_LIST names another copy. It is read, not shipped with the project: it
+// is pcsc-tools' own data, under its own licence.
+std::string smartcard_list_path() {
+    const char* given = std::getenv("CACTOOL_SMARTCARD_LIST");
+    return given != nullptr ? given : std::string(default_smartcard_list);
+}
+const std::string list_path = smartcard_list_path();
 const std::string tsv_path = std::string(CACTOOL_TESTDATA) + "/04-atr/cac_piv_atrs.tsv";
 
 Bytes hex(std::string_view text) {
@@ -117,10 +125,10 @@ TEST_CASE("every ATR of smartcard_list.txt parses, with the TCK verdict of the s
         CHECK(atr.tck_valid.value_or(false) == expected.valid);
         CHECK(atr.trailing.size() == expected.trailing);
     }
-    // The list as shipped with Debian 12's pcsc-tools: 3803 ATRs written out, 238 with
-    // wildcards that are checked in their concrete form.
-    CHECK(exact == 3803);
-    CHECK(concrete_count == 238);
+    // Debian 12's pcsc-tools 1.6.2 has 3803 ATRs written out and 238 with wildcards, which
+    // are checked in their concrete form; a newer list only has more.
+    CHECK(exact >= 3803);
+    CHECK(concrete_count >= 238);
 }
 
 TEST_CASE("a valid TCK followed by two bytes the ATR does not account for") {
@@ -317,7 +325,7 @@ std::string spaced_upper(const Bytes& bytes) {
 
 TEST_CASE("smartcard_list.txt lookups agree with a regular-expression reading of the file") {
     SmartcardList list = SmartcardList::load(list_path);
-    CHECK(list.entries() == 4041);
+    CHECK(list.entries() >= 4041);
     CHECK(list.unsupported() == 0);
     RegexList reference;
     // Every wildcard pattern made concrete, and every 25th written-out ATR.
