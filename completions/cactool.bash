@@ -4,7 +4,7 @@
 # bash splits "--format=pem" at the '=' (COMP_WORDBREAKS), so a lone "=" word
 # means the option before it is waiting for its value.
 
-_cactool_subcommands="slots certs login"
+_cactool_subcommands="slots certs login readers"
 
 _cactool_global_options="--json -v --verbose -q --quiet --trace --module --reader --slot
     --token --timeout --config --journal --no-journal --color --version -h --help"
@@ -19,6 +19,7 @@ _cactool_subcommand_options() {
     certs) echo "--login --force --pin-stdin --pin-env --pin-file --export --overwrite --format --validate
         --ca-file --ca-dir --at" ;;
     login) echo "--so --check --force --pin-stdin --pin-env --pin-file" ;;
+    readers) echo "" ;;
     esac
 }
 
@@ -32,6 +33,12 @@ _cactool_p11kit_modules() {
 _cactool_p11kit_tokens() {
     command -v p11-kit >/dev/null 2>&1 || return
     p11-kit list-modules 2>/dev/null | sed -n 's/^[[:space:]]*token: \(..*\)$/\1/p'
+}
+
+# The PC/SC readers cactool itself lists, one name a line (names hold spaces).
+_cactool_readers() {
+    command -v cactool >/dev/null 2>&1 || return
+    cactool --json readers 2>/dev/null | sed -n 's/^ *"name": "\(.*\)",$/\1/p'
 }
 
 # Fills COMPREPLY with the lines of $1 that start with $2, quoted for the shell.
@@ -66,6 +73,7 @@ _cactool_value() {
             compgen -f -- "$cur")
         ;;
     --token) _cactool_reply_lines "$(_cactool_p11kit_tokens)" "$cur" ;;
+    --reader) _cactool_reply_lines "$(_cactool_readers)" "$cur" ;;
     --pin-env) mapfile -t COMPREPLY < <(compgen -e -- "$cur") ;;
     *) COMPREPLY=() ;;
     esac
@@ -114,4 +122,4 @@ _cactool() {
     return 0
 }
 
-complete -F _cactool cactool cactool-slots cactool-certs cactool-login
+complete -F _cactool cactool cactool-slots cactool-certs cactool-login cactool-readers

@@ -42,13 +42,19 @@ function __cactool_p11kit_modules
     p11-kit list-modules 2>/dev/null | string match -r '^[^\s][^:]*'
 end
 
+# The PC/SC readers cactool itself lists.
+function __cactool_readers
+    command -q cactool; or return
+    cactool --json readers 2>/dev/null | string match -r -g '^\s*"name": "(.*)",$'
+end
+
 # Token labels p11-kit can see.
 function __cactool_p11kit_tokens
     command -q p11-kit; or return
     p11-kit list-modules 2>/dev/null | string match -r -g '^\s+token: (.+)$'
 end
 
-for cmd in cactool cactool-slots cactool-certs cactool-login
+for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers
     complete -c $cmd -f
 
     # Global options, accepted before or after the subcommand.
@@ -58,7 +64,7 @@ for cmd in cactool cactool-slots cactool-certs cactool-login
     complete -c $cmd -l trace -d 'Log every PKCS#11 call and APDU with its duration'
     complete -c $cmd -l module -r -F -a '(__cactool_p11kit_modules)' \
         -d 'PKCS#11 module: a path or a p11-kit module name'
-    complete -c $cmd -l reader -x -d 'PC/SC reader: index, exact name or unique substring'
+    complete -c $cmd -l reader -x -a '(__cactool_readers)' -d 'PC/SC reader: index, exact name or unique substring'
     complete -c $cmd -l slot -x -d 'PKCS#11 slot id'
     complete -c $cmd -l token -x -a '(__cactool_p11kit_tokens)' -d 'Token label or pkcs11: URI'
     complete -c $cmd -l timeout -x -d 'Bound on card operations, in seconds'
@@ -76,8 +82,10 @@ complete -c cactool -n __cactool_needs_subcommand -a certs \
     -d 'Certificates on a token, with their keys, validity and chain'
 complete -c cactool -n __cactool_needs_subcommand -a login \
     -d 'Verify a PIN through PKCS#11, or report its retry status'
+complete -c cactool -n __cactool_needs_subcommand -a readers \
+    -d "PC/SC readers, their state, the card's ATR and what it identifies"
 
-for cmd in cactool cactool-slots cactool-certs cactool-login
+for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers
     complete -c $cmd -n '__cactool_using slots' -l all-modules \
         -d 'Every module p11-kit knows plus detected ones'
     complete -c $cmd -n '__cactool_using slots' -l mechanisms -d "Also list each token's mechanisms"

@@ -25,6 +25,7 @@ struct Command {
 Runner setup_slots(CLI::App& app);
 Runner setup_certs(CLI::App& app);
 Runner setup_login(CLI::App& app);
+Runner setup_readers(CLI::App& app);
 
 std::span<const Command> commands();
 

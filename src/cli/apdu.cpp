@@ -1,0 +1,291 @@
+// `cactool apdu`: sends command APDUs, from the command line or a scriptor script, through
+// the core's exchange engine (GET RESPONSE, 6Cxx resend, chaining), inside one PC/SC
+// transaction, and shows each exchange with its status word's meaning.
+//
+// Everything is read and checked before the card is touched: a malformed APDU or script
+// is a usage error (exit 2) that names where the problem is, and the card sees nothing.
+// Once the exchanges start, each one is kept; a failure on the way (the card removed)
+// still shows the exchanges done so far, then the error.
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/reader_selection.hpp"
+#include "core/apdu/exchange.hpp"
+#include "core/apdu/script.hpp"
+#include "core/apdu/tlv.hpp"
+#include "core/pcsc/card_handle.hpp"
+#include "core/pcsc/features.hpp"
+
+namespace cac::cli {
+namespace {
+
+struct ApduOptions {
+    std::vector<std::string> apdus;
+    std::string script;
+    std::string expect;
+    bool chain = false;
+    bool tlv = false;
+    bool no_get_response = false;
+};
+
+Error usage(std::string operation, std::string reason) {
+    return Error(CoreCode::usage, std::move(operation), std::move(reason));
+}
+
+std::vector<SwPattern> parse_expectation(const std::string& text) {
+    std::vector<SwPattern> patterns;
+    std::istringstream in(text);
+    std::string piece;
+    while (std::getline(in, piece, '|')) {
+        auto first = piece.find_first_not_of(' ');
+        auto last = piece.find_last_not_of(' ');
+        std::string trimmed =
+            first == std::string::npos ? "" : piece.substr(first, last - first + 1);
+        std::optional<SwPattern> pattern = SwPattern::parse(trimmed);
+        if (!pattern) {
+            throw usage("read --expect", "'" + trimmed +
+                                             "' is not a status word pattern (four hex digits, "
+                                             "x for any digit, several joined by |)");
+        }
+        patterns.push_back(*pattern);
+    }
+    return patterns;
+}
+
+std::string read_script_text(const std::string& path) {
+    std::ostringstream text;
+    if (path == "-") {
+        text << std::cin.rdbuf();
+        return text.str();
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw usage("read script " + path, "cannot open the file");
+    text << file.rdbuf();
+    return text.str();
+}
+
+// The steps to run, from the hex arguments or the script; all checked before any is sent.
+Script read_steps(const ApduOptions& options) {
+    if (!options.script.empty() && !options.apdus.empty())
+        throw usage("parse the command line", "give APDUs as arguments or --script, not both");
+    if (options.script.empty() && options.apdus.empty())
+        throw usage("parse the command line", "no APDU given (hex arguments or --script FILE)");
+    if (!options.script.empty()) {
+        if (!options.expect.empty())
+            throw usage("parse the command line",
+                        "--expect is for hex arguments; a script writes '=> SW' after a command");
+        return parse_script(read_script_text(options.script));
+    }
+    Script script;
+    std::vector<SwPattern> expect;
+    if (!options.expect.empty())
+        expect = parse_expectation(options.expect);
+    for (std::size_t i = 0; i < options.apdus.size(); ++i) {
+        ApduCommand::HexProblem problem;
+        std::optional<ApduCommand> command = ApduCommand::parse(options.apdus[i], problem);
+        if (!command) {
+            throw Error(CoreCode::parse_error, "read APDU argument " + std::to_string(i + 1),
+                        "at position " + std::to_string(problem.position) + ": " + problem.what);
+        }
+        script.steps.push_back(ScriptStep{ScriptStep::Kind::apdu, *command, expect, i + 1});
+    }
+    return script;
+}
+
+// Commands that carry a PIN or PUK (ISO 7816-4 VERIFY 20, CHANGE REFERENCE DATA 24,
+// RESET RETRY COUNTER 2C) show their header only: the bytes after it never reach the
+// output, only their count.
+std::string command_text(std::span<const std::uint8_t> apdu) {
+    if (apdu.size() > 4) {
+        std::uint8_t ins = apdu[1];
+        if (ins == 0x20 || ins == 0x24 || ins == 0x2C) {
+            return to_hex(apdu.first(4)) + " <masked " + std::to_string(apdu.size() - 4) +
+                   " bytes>";
+        }
+    }
+    return to_hex(apdu);
+}
+
+class PcscChannel : public CardChannel {
+  public:
+    explicit PcscChannel(const pcsc::CardHandle& card) : card_(card) {}
+    Bytes transmit(std::span<const std::uint8_t> apdu) override { return card_.transmit(apdu); }
+
+  private:
+    const pcsc::CardHandle& card_;
+};
+
+// The reader's longest APDU from its part 10 properties: dwMaxAPDUDataSize 0 means short
+// APDUs only; a reader without the property is taken to carry extended ones.
+std::size_t max_apdu_size(const pcsc::CardHandle& card) {
+    pcsc::ReaderFeatures features = pcsc::read_features(card);
+    if (!features.properties || !features.properties->max_apdu_data_size)
+        return kMaxApduSize;
+    std::size_t data = *features.properties->max_apdu_data_size;
+    if (data <= kMaxShortData)
+        return 4 + 1 + kMaxShortData + 1;
+    return std::min(kMaxApduSize, 4 + 3 + data + 2);
+}
+
+double milliseconds(std::chrono::nanoseconds duration) {
+    return double(duration.count()) / 1e6;
+}
+
+std::string expectation_text(const std::vector<SwPattern>& expect) {
+    std::string text;
+    for (const SwPattern& pattern : expect)
+        text += (text.empty() ? "" : "|") + pattern.text();
+    return text;
+}
+
+Json exchange_json(const ScriptStep& step, const ExchangeResult& result, bool tlv) {
+    Json transmissions = Json::array();
+    for (const Transmission& t : result.transmissions) {
+        transmissions.push_back(Json{{"purpose", std::string(to_string(t.purpose))},
+                                     {"command", command_text(t.command)},
+                                     {"response", to_hex(t.response)},
+                                     {"duration_ms", milliseconds(t.duration)}});
+    }
+    const ApduResponse& response = result.response;
+    Json entry{{"line", step.line}, {"command", command_text(step.command.encode())}};
+    entry["response"] = result.failure ? Json(nullptr) : Json(to_hex(response.data));
+    entry["sw"] = result.failure ? Json(nullptr) : Json(response.sw.hex());
+    entry["meaning"] = result.failure ? Json(nullptr) : Json(response.meaning().text);
+    entry["duration_ms"] = milliseconds(result.stats.duration);
+    entry["expected"] = step.expect.empty() ? Json(nullptr) : Json(expectation_text(step.expect));
+    entry["ok"] = !result.failure && step.accepts(response.sw);
+    entry["interrupted"] = result.interrupted ? Json(result.note) : Json(nullptr);
+    entry["transmissions"] = transmissions;
+    if (tlv && !result.failure)
+        entry["tlv"] = Json::parse(tlv_to_json(parse_tlv(response.data)).dump());
+    return entry;
+}
+
+void tlv_text(const Context& ctx, const std::vector<TlvNode>& nodes, std::uint32_t parent,
+              std::string indent) {
+    for (const TlvNode& node : nodes) {
+        std::string name(tag_name(node.tag, parent));
+        std::string line = indent + tag_hex(node.tag) + (name.empty() ? "" : " (" + name + ")") +
+                           " [" + std::to_string(node.length) + "]";
+        if (!node.constructed)
+            line += " " + to_hex(node.value);
+        ctx.out.text(terminal_safe(line));
+        tlv_text(ctx, node.children, node.tag, indent + "  ");
+    }
+}
+
+void exchange_text(const Context& ctx, const Json& entry, const ExchangeResult& result, bool tlv) {
+    ctx.out.text("> " + entry["command"].get<std::string>());
+    if (result.failure)
+        return;
+    if (!result.response.data.empty())
+        ctx.out.text("< " + to_hex(result.response.data));
+    std::string sw = result.response.sw.hex();
+    std::string line = "  SW " + sw + ": " + entry["meaning"].get<std::string>();
+    if (!entry["expected"].is_null()) {
+        bool ok = entry["ok"].get<bool>();
+        line += "  (expected " + entry["expected"].get<std::string>() + ": " +
+                (ok ? ctx.out.good("ok") : ctx.out.bad("MISMATCH")) + ")";
+    }
+    ctx.out.text(terminal_safe(line));
+    if (result.interrupted)
+        ctx.out.text("  interrupted: " + terminal_safe(result.note));
+    if (tlv && !result.response.data.empty()) {
+        TlvDocument doc = parse_tlv(result.response.data);
+        tlv_text(ctx, doc.nodes, 0, "  ");
+        for (const TlvIssue& issue : doc.issues)
+            ctx.out.text("  tlv " + std::string(issue.error ? "error" : "warning") + " at " +
+                         std::to_string(issue.offset) + ": " + terminal_safe(issue.what));
+    }
+}
+
+struct RunState {
+    Json exchanges = Json::array();
+    bool mismatch = false;
+    std::optional<Error> failure;
+};
+
+void run_steps(const Context& ctx, pcsc::CardHandle& card, const Script& script,
+               ApduExchanger& exchanger, const ApduOptions& options, RunState& state) {
+    for (const ScriptStep& step : script.steps) {
+        if (step.kind == ScriptStep::Kind::reset) {
+            card.reconnect(pcsc::ShareMode::shared, pcsc::protocols::any, pcsc::Disposition::reset);
+            exchanger.forget_pending();
+            ctx.out.text("reset");
+            continue;
+        }
+        ExchangeResult result = exchanger.exchange(step.command);
+        Json entry = exchange_json(step, result, options.tlv);
+        exchange_text(ctx, entry, result, options.tlv);
+        state.exchanges.push_back(entry);
+        if (result.failure) {
+            state.failure = *result.failure;
+            return;
+        }
+        state.mismatch = state.mismatch || !entry["ok"].get<bool>();
+    }
+}
+
+int run_apdu(Context& ctx, const ApduOptions& options) {
+    Script script = read_steps(options);
+    pcsc::Context pcsc_context;
+    std::string reader = select_reader(pcsc_context, ctx.options.reader);
+    pcsc::CardHandle card(pcsc_context, reader, pcsc::ShareMode::shared);
+
+    ExchangeOptions exchange_options;
+    exchange_options.chain = options.chain;
+    exchange_options.get_response = !options.no_get_response;
+    exchange_options.max_apdu_size = max_apdu_size(card);
+    PcscChannel channel(card);
+    ApduExchanger exchanger(channel, exchange_options);
+
+    RunState state;
+    {
+        pcsc::Transaction transaction = card.begin_transaction();
+        try {
+            run_steps(ctx, card, script, exchanger, options, state);
+        } catch (const Error& error) {
+            state.failure = error;  // a reset that failed
+        }
+    }
+    int code = state.mismatch ? exit_sw_mismatch : exit_ok;
+    if (state.failure) {
+        code = ctx.out.json() ? exit_code_for(*state.failure) : ctx.out.failure(*state.failure);
+        if (ctx.out.json())
+            std::cerr << "cactool: error: " << terminal_safe(state.failure->message()) << '\n';
+    }
+    if (ctx.out.json()) {
+        Json body{{"reader", reader}, {"exchanges", state.exchanges}};
+        if (state.failure)
+            body["error"] = error_json(*state.failure);
+        ctx.out.document(body);
+    }
+    return code;
+}
+
+}  // namespace
+
+Runner setup_apdu(CLI::App& app) {
+    auto options = std::make_shared<ApduOptions>();
+    app.add_option("apdus", options->apdus, "Command APDUs in hex, sent in order");
+    app.add_option("--script", options->script,
+                   "A scriptor script (hex lines, reset, exit, # comments, => SW); - for stdin")
+        ->check(nonempty_value());
+    app.add_option("--expect", options->expect,
+                   "Status word each hex argument must end with (9000, 61xx, 9000|6A82)")
+        ->check(nonempty_value());
+    app.add_flag("--chain", options->chain,
+                 "Send data over 255 bytes with command chaining instead of extended length");
+    app.add_flag("--tlv", options->tlv, "Decode response data as BER-TLV");
+    app.add_flag("--no-get-response", options->no_get_response,
+                 "Leave 61xx answers for the next command to fetch, as scriptor does");
+    return [options](Context& ctx) { return run_apdu(ctx, *options); };
+}
+
+}  // namespace cac::cli
