@@ -1,0 +1,111 @@
+// `cactool readers`: the PC/SC readers, the state of each, its card's ATR and what the
+// ATR identifies, and the reader's PC/SC part 10 features.
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/reader_selection.hpp"
+#include "core/card/atr_identify.hpp"
+#include "core/pcsc/features.hpp"
+#include "core/pcsc/reader.hpp"
+
+namespace cac::cli {
+namespace {
+
+// Asking the reader needs a direct connection, which a reader held exclusively by
+// another program may refuse; its features are then unknown (null), not "none".
+Json features_json(const pcsc::Context& context, const std::string& reader) {
+    try {
+        pcsc::CardHandle direct(context, reader, pcsc::ShareMode::direct, pcsc::protocols::none);
+        Json names = Json::array();
+        for (const pcsc::Feature& feature : pcsc::read_features(direct).features)
+            names.push_back(pcsc::feature_name(feature.tag));
+        return names;
+    } catch (const Error&) {
+        return nullptr;
+    }
+}
+
+Json reader_json(std::size_t index, const pcsc::Reader& reader, const pcsc::Context& context,
+                 AtrIdentifier& identifier) {
+    Json entry{{"index", index}, {"name", reader.name}, {"state", pcsc::to_string(reader.state)}};
+    if (reader.atr.empty()) {
+        entry["atr"] = nullptr;
+        entry["card"] = nullptr;
+    } else {
+        CardIdentity identity = identifier.identify(reader.atr);
+        entry["atr"] = to_hex(reader.atr);
+        entry["card"] = Json{{"type", identity.type}, {"identified_as", identity.identified_as}};
+    }
+    entry["features"] = features_json(context, reader.name);
+    return entry;
+}
+
+void print_readers(const Output& out, const Json& readers) {
+    std::vector<std::vector<std::string>> rows{{"#", "READER", "STATE", "ATR", "CARD"}};
+    for (const Json& reader : readers) {
+        std::string card;
+        if (reader["card"].is_object()) {
+            card = reader["card"]["type"].get<std::string>();
+            if (!reader["card"]["identified_as"].empty())
+                card += ": " + terminal_safe(reader["card"]["identified_as"][0].get<std::string>());
+        }
+        rows.push_back({std::to_string(reader["index"].get<std::size_t>()),
+                        terminal_safe(reader["name"].get<std::string>()),
+                        reader["state"].get<std::string>(),
+                        reader["atr"].is_string() ? reader["atr"].get<std::string>() : "-", card});
+    }
+    std::string table = format_table(rows);
+    table.pop_back();  // out.text ends the line
+    out.text(table);
+    for (const Json& reader : readers) {
+        if (!reader["features"].is_array() || reader["features"].empty())
+            continue;
+        std::string line = "reader " + std::to_string(reader["index"].get<std::size_t>()) + ":";
+        for (const Json& feature : reader["features"])
+            line += " " + feature.get<std::string>();
+        out.text(line);
+    }
+}
+
+int run_readers(Context& ctx) {
+    pcsc::Context context;
+    std::vector<pcsc::Reader> readers = pcsc::read_readers(context);
+
+    // With --reader, only the one it selects; the index stays the one pcscd's order gives.
+    std::string selected;
+    if (!ctx.options.reader.empty()) {
+        std::vector<std::string> names;
+        for (const pcsc::Reader& reader : readers)
+            names.push_back(reader.name);
+        selected = select_reader(names, ctx.options.reader);
+    }
+
+    AtrIdentifier identifier;
+    Json list = Json::array();
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+        if (selected.empty() || readers[i].name == selected)
+            list.push_back(reader_json(i, readers[i], context, identifier));
+    }
+
+    // No reader at all is a valid listing, but scripts asking "is there a reader?" need
+    // to tell it apart: the empty list with exit 3 ("not found").
+    int code = list.empty() ? exit_not_found : exit_ok;
+    if (ctx.out.json()) {
+        ctx.out.document(Json{{"readers", list}});
+    } else if (list.empty()) {
+        if (!ctx.options.quiet)
+            std::fputs("no PC/SC reader is connected\n", stderr);
+    } else {
+        print_readers(ctx.out, list);
+    }
+    return code;
+}
+
+}  // namespace
+
+Runner setup_readers(CLI::App& app) {
+    (void)app;
+    return [](Context& ctx) { return run_readers(ctx); };
+}
+
+}  // namespace cac::cli
