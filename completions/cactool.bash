@@ -4,14 +4,14 @@
 # bash splits "--format=pem" at the '=' (COMP_WORDBREAKS), so a lone "=" word
 # means the option before it is waiting for its value.
 
-_cactool_subcommands="slots certs login readers"
+_cactool_subcommands="slots certs login readers apdu"
 
 _cactool_global_options="--json -v --verbose -q --quiet --trace --module --reader --slot
     --token --timeout --config --journal --no-journal --color --version -h --help"
 
 # Options that take a value, so the word after them is not a subcommand.
 _cactool_value_options="--module --reader --slot --token --timeout --config --journal --color
-    --pin-env --pin-file --export --format --ca-file --ca-dir --at"
+    --pin-env --pin-file --export --format --ca-file --ca-dir --at --script --expect"
 
 _cactool_subcommand_options() {
     case $1 in
@@ -20,6 +20,7 @@ _cactool_subcommand_options() {
         --ca-file --ca-dir --at" ;;
     login) echo "--so --check --force --pin-stdin --pin-env --pin-file" ;;
     readers) echo "" ;;
+    apdu) echo "--script --expect --chain --tlv --no-get-response" ;;
     esac
 }
 
@@ -57,6 +58,11 @@ _cactool_value() {
     --config | --pin-file | --ca-file | --journal)
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        ;;
+    --script)
+        compopt -o filenames 2>/dev/null
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        [[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
         ;;
     --ca-dir)
         compopt -o filenames 2>/dev/null
@@ -122,4 +128,4 @@ _cactool() {
     return 0
 }
 
-complete -F _cactool cactool cactool-slots cactool-certs cactool-login cactool-readers
+complete -F _cactool cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-apdu

@@ -54,7 +54,7 @@ function __cactool_p11kit_tokens
     p11-kit list-modules 2>/dev/null | string match -r -g '^\s+token: (.+)$'
 end
 
-for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers
+for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-apdu
     complete -c $cmd -f
 
     # Global options, accepted before or after the subcommand.
@@ -84,8 +84,10 @@ complete -c cactool -n __cactool_needs_subcommand -a login \
     -d 'Verify a PIN through PKCS#11, or report its retry status'
 complete -c cactool -n __cactool_needs_subcommand -a readers \
     -d "PC/SC readers, their state, the card's ATR and what it identifies"
+complete -c cactool -n __cactool_needs_subcommand -a apdu \
+    -d 'Send APDUs or a scriptor script to a card, with status word meanings'
 
-for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers
+for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-apdu
     complete -c $cmd -n '__cactool_using slots' -l all-modules \
         -d 'Every module p11-kit knows plus detected ones'
     complete -c $cmd -n '__cactool_using slots' -l mechanisms -d "Also list each token's mechanisms"
@@ -113,6 +115,16 @@ for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers
     complete -c $cmd -n '__cactool_using login' -l so -d 'Log in as the Security Officer'
     complete -c $cmd -n '__cactool_using login' -l check -d 'Only report the PIN retry status'
     complete -c $cmd -n '__cactool_using login' -l force -d 'Present the PIN even at the final try'
+
+    complete -c $cmd -n '__cactool_using apdu' -l script -r -F \
+        -d 'A scriptor script, or - for stdin'
+    complete -c $cmd -n '__cactool_using apdu' -l expect -x \
+        -d 'Status word each APDU must end with (9000, 61xx, 9000|6A82)'
+    complete -c $cmd -n '__cactool_using apdu' -l chain \
+        -d 'Send data over 255 bytes with command chaining'
+    complete -c $cmd -n '__cactool_using apdu' -l tlv -d 'Decode response data as BER-TLV'
+    complete -c $cmd -n '__cactool_using apdu' -l no-get-response \
+        -d 'Leave 61xx answers for the next command to fetch'
 
     for sub in certs login
         complete -c $cmd -n "__cactool_using $sub" -l pin-stdin \
