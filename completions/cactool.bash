@@ -4,14 +4,14 @@
 # bash splits "--format=pem" at the '=' (COMP_WORDBREAKS), so a lone "=" word
 # means the option before it is waiting for its value.
 
-_cactool_subcommands="slots certs login readers apdu"
+_cactool_subcommands="slots certs login readers watch apdu"
 
 _cactool_global_options="--json -v --verbose -q --quiet --trace --module --reader --slot
     --token --timeout --config --journal --no-journal --color --version -h --help"
 
 # Options that take a value, so the word after them is not a subcommand.
 _cactool_value_options="--module --reader --slot --token --timeout --config --journal --color
-    --pin-env --pin-file --export --format --ca-file --ca-dir --at --script --expect"
+    --pin-env --pin-file --export --format --ca-file --ca-dir --at --script --expect --exec"
 
 _cactool_subcommand_options() {
     case $1 in
@@ -20,6 +20,7 @@ _cactool_subcommand_options() {
         --ca-file --ca-dir --at" ;;
     login) echo "--so --check --force --pin-stdin --pin-env --pin-file" ;;
     readers) echo "" ;;
+    watch) echo "--once --wait-card --exec" ;;
     apdu) echo "--script --expect --chain --tlv --no-get-response" ;;
     esac
 }
@@ -128,4 +129,4 @@ _cactool() {
     return 0
 }
 
-complete -F _cactool cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-apdu
+complete -F _cactool cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu

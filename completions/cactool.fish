@@ -54,7 +54,7 @@ function __cactool_p11kit_tokens
     p11-kit list-modules 2>/dev/null | string match -r -g '^\s+token: (.+)$'
 end
 
-for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-apdu
+for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu
     complete -c $cmd -f
 
     # Global options, accepted before or after the subcommand.
@@ -84,10 +84,12 @@ complete -c cactool -n __cactool_needs_subcommand -a login \
     -d 'Verify a PIN through PKCS#11, or report its retry status'
 complete -c cactool -n __cactool_needs_subcommand -a readers \
     -d "PC/SC readers, their state, the card's ATR and what it identifies"
+complete -c cactool -n __cactool_needs_subcommand -a watch \
+    -d 'Reader and card events as they happen, one line each'
 complete -c cactool -n __cactool_needs_subcommand -a apdu \
     -d 'Send APDUs or a scriptor script to a card, with status word meanings'
 
-for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-apdu
+for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu
     complete -c $cmd -n '__cactool_using slots' -l all-modules \
         -d 'Every module p11-kit knows plus detected ones'
     complete -c $cmd -n '__cactool_using slots' -l mechanisms -d "Also list each token's mechanisms"
@@ -115,6 +117,12 @@ for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cac
     complete -c $cmd -n '__cactool_using login' -l so -d 'Log in as the Security Officer'
     complete -c $cmd -n '__cactool_using login' -l check -d 'Only report the PIN retry status'
     complete -c $cmd -n '__cactool_using login' -l force -d 'Present the PIN even at the final try'
+
+    complete -c $cmd -n '__cactool_using watch' -l once -d 'Stop after the first event'
+    complete -c $cmd -n '__cactool_using watch' -l wait-card \
+        -d 'Wait until a card is present, then exit 0 (3 on timeout)'
+    complete -c $cmd -n '__cactool_using watch' -l exec -x -a '(__fish_complete_command)' \
+        -d 'Run a command with /bin/sh for each event'
 
     complete -c $cmd -n '__cactool_using apdu' -l script -r -F \
         -d 'A scriptor script, or - for stdin'

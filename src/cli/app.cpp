@@ -19,13 +19,14 @@ namespace {
 
 // Subcommands SPEC.md names that this release does not have yet; naming one gets a
 // clear answer rather than "unexpected argument".
-constexpr std::string_view later_subcommands[] = {"watch", "diag", "errors-report"};
+constexpr std::string_view later_subcommands[] = {"diag", "errors-report"};
 
 const Command command_table[] = {
     {"slots", "PKCS#11 modules, slots and tokens, with flags and PIN status", setup_slots},
     {"certs", "certificates on a token, with their keys, validity and chain", setup_certs},
     {"login", "verify a PIN through PKCS#11, or report its retry status", setup_login},
     {"readers", "PC/SC readers, their state, the card's ATR and what it identifies", setup_readers},
+    {"watch", "reader and card events as they happen, one line each", setup_watch},
     {"apdu", "send APDUs or a scriptor script to a card, with status word meanings", setup_apdu},
 };
 

@@ -26,6 +26,7 @@ Runner setup_slots(CLI::App& app);
 Runner setup_certs(CLI::App& app);
 Runner setup_login(CLI::App& app);
 Runner setup_readers(CLI::App& app);
+Runner setup_watch(CLI::App& app);
 Runner setup_apdu(CLI::App& app);
 
 std::span<const Command> commands();
