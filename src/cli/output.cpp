@@ -1,8 +1,8 @@
 #include "cli/output.hpp"
 
 #include <p11-kit/pkcs11.h>
-#include <winscard.h>
 #include <unistd.h>
+#include <winscard.h>
 
 #include <algorithm>
 #include <cerrno>

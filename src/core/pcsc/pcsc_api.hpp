@@ -19,28 +19,28 @@ namespace cac::pcsc {
 
 // The pcsc-lite functions cactool uses, with their own prototypes.
 struct PcscFunctions {
-    LONG (*establish_context)
+    LONG(*establish_context)
     (DWORD scope, LPCVOID reserved1, LPCVOID reserved2, LPSCARDCONTEXT context);
     LONG (*release_context)(SCARDCONTEXT context);
     LONG (*is_valid_context)(SCARDCONTEXT context);
     LONG (*list_readers)(SCARDCONTEXT context, LPCSTR groups, LPSTR readers, LPDWORD length);
-    LONG (*get_status_change)
+    LONG(*get_status_change)
     (SCARDCONTEXT context, DWORD timeout, SCARD_READERSTATE* states, DWORD count);
     LONG (*cancel)(SCARDCONTEXT context);
-    LONG (*connect)
+    LONG(*connect)
     (SCARDCONTEXT context, LPCSTR reader, DWORD share_mode, DWORD protocols, LPSCARDHANDLE card,
      LPDWORD active_protocol);
-    LONG (*reconnect)
+    LONG(*reconnect)
     (SCARDHANDLE card, DWORD share_mode, DWORD protocols, DWORD initialization,
      LPDWORD active_protocol);
     LONG (*disconnect)(SCARDHANDLE card, DWORD disposition);
-    LONG (*status)
+    LONG(*status)
     (SCARDHANDLE card, LPSTR reader_name, LPDWORD reader_length, LPDWORD state, LPDWORD protocol,
      LPBYTE atr, LPDWORD atr_length);
-    LONG (*transmit)
+    LONG(*transmit)
     (SCARDHANDLE card, const SCARD_IO_REQUEST* send_pci, LPCBYTE send, DWORD send_length,
      SCARD_IO_REQUEST* recv_pci, LPBYTE recv, LPDWORD recv_length);
-    LONG (*control)
+    LONG(*control)
     (SCARDHANDLE card, DWORD code, LPCVOID send, DWORD send_length, LPVOID recv, DWORD recv_length,
      LPDWORD returned);
     LONG (*begin_transaction)(SCARDHANDLE card);
