@@ -17,31 +17,19 @@ set -euo pipefail
 export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
-cactool=${1:-${CACTOOL:-}}
-if [[ -n $cactool ]]; then
-    cactool=$(cd "$(dirname "$cactool")" && pwd)/$(basename "$cactool")
-fi
-if [[ -z ${CACTOOL_TESTBED_DIR:-} ]]; then
-    exec "$here/../tests/testbed/run" -- "$0" "$cactool"
-fi
-
-runs=${RUNS:-5}
-count=${COUNT:-10000}
 script=apdu.sh
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
+cactool=$(absolute_tool "${1:-${CACTOOL:-}}")
+run_on_testbed "$0" "$cactool"
+
+runs=${RUNS:-5}
+count=${COUNT:-10000}
 
 require scriptor opensc-tool g++ pkg-config
 [[ -z $cactool || -x $cactool ]] || die "$cactool is not an executable"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/cactool-bench.XXXXXX")
-if [[ ${KEEP:-0} == 1 ]]; then
-    echo "keeping $work"
-else
-    trap 'rm -rf "$work"' EXIT
-fi
-mkdir -p "$work/config"
-export XDG_CONFIG_HOME=$work/config
+make_work
 
 echo "building floor_apdu"
 # shellcheck disable=SC2046 # pkg-config prints several words on purpose

@@ -40,26 +40,16 @@ find_softhsm() {
 }
 
 require softhsm2-util pkcs11-tool openssl g++ pkg-config
-if [[ -n $cactool ]]; then
-    [[ -x $cactool ]] || die "$cactool is not an executable"
-    cactool=$(cd "$(dirname "$cactool")" && pwd)/$(basename "$cactool")
-fi
+[[ -z $cactool || -x $cactool ]] || die "$cactool is not an executable"
+cactool=$(absolute_tool "$cactool")
 module=$(find_softhsm)
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/cactool-bench.XXXXXX")
-if [[ ${KEEP:-0} == 1 ]]; then
-    echo "keeping $work"
-else
-    trap 'rm -rf "$work"' EXIT
-fi
-
-# A private token directory, and no user or system config leaking into cactool.
-mkdir -p "$work/tokens" "$work/certs" "$work/config"
+make_work
+# A private token directory (make_work keeps config files out).
+mkdir -p "$work/tokens" "$work/certs"
 printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
     "$work/tokens" >"$work/softhsm2.conf"
 export SOFTHSM2_CONF=$work/softhsm2.conf
-export XDG_CONFIG_HOME=$work/config
-unset PKCS11_LIB_PATH CAC_DEBUG
 
 # The token and its PINs exist only for this run, so a PIN on pkcs11-tool's command
 # line exposes nothing.

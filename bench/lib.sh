@@ -3,6 +3,33 @@
 # name for messages); each tool's command line is an array named command_<tool> (dashes
 # in the tool's name become underscores).
 
+# absolute_tool PATH: PATH made absolute (empty stays empty), so a re-executed script and
+# the tools it starts find it from any folder.
+absolute_tool() {
+    [[ -z $1 ]] || echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+}
+
+# run_on_testbed SCRIPT ARG...: outside a test bed, re-execute SCRIPT inside
+# tests/testbed/run (a private pcscd with the virtual PIV card); inside one, return.
+run_on_testbed() {
+    [[ -n ${CACTOOL_TESTBED_DIR:-} ]] ||
+        exec "$(dirname "${BASH_SOURCE[0]}")/../tests/testbed/run" -- "$@"
+}
+
+# make_work: a temporary folder in $work (kept with KEEP=1, else removed at exit), with
+# its own XDG_CONFIG_HOME so no cactool config file of the user's is read.
+make_work() {
+    work=$(mktemp -d "${TMPDIR:-/tmp}/cactool-bench.XXXXXX")
+    if [[ ${KEEP:-0} == 1 ]]; then
+        echo "keeping $work"
+    else
+        trap 'rm -rf "$work"' EXIT
+    fi
+    mkdir -p "$work/config"
+    export XDG_CONFIG_HOME=$work/config
+    unset PKCS11_LIB_PATH CAC_DEBUG
+}
+
 die() {
     echo "$script: $*" >&2
     exit 1

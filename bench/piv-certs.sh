@@ -20,19 +20,13 @@ set -euo pipefail
 export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
-cactool=${1:-${CACTOOL:-}}
-if [[ -n $cactool ]]; then
-    cactool=$(cd "$(dirname "$cactool")" && pwd)/$(basename "$cactool")
-fi
-
-if [[ -z ${CACTOOL_TESTBED_DIR:-} ]]; then
-    exec "$here/../tests/testbed/run" -- "$0" "$cactool"
-fi
-
-runs=${RUNS:-15}
 script=piv-certs.sh
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
+cactool=$(absolute_tool "${1:-${CACTOOL:-}}")
+run_on_testbed "$0" "$cactool"
+
+runs=${RUNS:-15}
 
 require pkcs11-tool g++ pkg-config
 [[ -z $cactool || -x $cactool ]] || die "$cactool is not an executable"
@@ -40,15 +34,7 @@ require pkcs11-tool g++ pkg-config
 module=${OPENSC_MODULE:-$(pkg-config --variable=p11_module_path p11-kit-1)/opensc-pkcs11.so}
 [[ -f $module ]] || die "OpenSC's module is not at $module; set OPENSC_MODULE"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/cactool-bench.XXXXXX")
-if [[ ${KEEP:-0} == 1 ]]; then
-    echo "keeping $work"
-else
-    trap 'rm -rf "$work"' EXIT
-fi
-mkdir -p "$work/config"
-export XDG_CONFIG_HOME=$work/config
-unset PKCS11_LIB_PATH CAC_DEBUG
+make_work
 
 build_floor "$work/floor_certs"
 cert_count=$(grep -c '"certificate"' "$CACTOOL_TESTBED_CARD/card.json")
