@@ -131,6 +131,8 @@ void run_exec(const Output& out, const std::string& command, const EventText& e)
 
 // SIGINT and SIGTERM are taken by a thread of their own, which cancels the monitor's
 // wait: pcsc-lite takes locks, so SCardCancel cannot be called from a signal handler.
+// After a stop signal the thread cancels again every 50 ms until the destructor says the
+// main loop is done, because a cancel made just before pcsc-lite starts waiting is lost.
 class SignalWatcher {
   public:
     explicit SignalWatcher(pcsc::Monitor& monitor) {
@@ -143,10 +145,16 @@ class SignalWatcher {
             int signal = 0;
             while (sigwait(&set_, &signal) != 0) {
             }
-            if (signal != SIGUSR1) {
-                stopped_ = true;
+            if (signal == SIGUSR1)
+                return;
+            stopped_ = true;
+            sigset_t done;
+            sigemptyset(&done);
+            sigaddset(&done, SIGUSR1);
+            const timespec every{0, 50'000'000};
+            do {
                 monitor.cancel();
-            }
+            } while (sigtimedwait(&done, nullptr, &every) != SIGUSR1);
         });
     }
     ~SignalWatcher() {

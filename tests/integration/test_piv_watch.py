@@ -109,6 +109,19 @@ class Watch(unittest.TestCase):
         kinds = [e["event"] for e in events if e["reader"] == reader]
         self.assertEqual(kinds[-2:], ["card_removed", "card_inserted"], events)
 
+    def test_sigterm_right_after_an_event_still_ends_watch(self):
+        # Just after an event watch is between two waits, where pcsc-lite drops a cancel;
+        # a stop signal landing there must still end it with 0.
+        reader = testbed.reader_name()
+        for round_ in range(6):
+            testbed.cardctl("remove" if round_ % 2 == 0 else "insert")
+            wanted = "card_removed" if round_ % 2 == 0 else "card_inserted"
+            self.watcher.events_until((wanted, reader))
+            time.sleep(0.002 * round_)
+            self.assertEqual(self.watcher.stop(), 0, "round %d" % round_)
+            self.watcher = Watcher()
+            time.sleep(0.3)
+
     def test_pcscd_restart_gives_service_lost_then_restored(self):
         testbed.cardctl("pcscd", "restart")
         events = self.watcher.events_until(("service_restored", None), timeout=20)

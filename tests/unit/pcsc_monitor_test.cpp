@@ -185,3 +185,19 @@ TEST_CASE("cancel makes the next wait return at once") {
     CHECK(fake.waits.size() == 1);  // only the constructor's
     CHECK(kinds(monitor.next(1s)) == std::vector<std::string>{"card_removed " + r0});
 }
+
+TEST_CASE("a cancel that comes while next() reads the reader list stops it before the wait") {
+    FakePcsc fake;
+    fake.readers = {r0, r1};
+    fake.steps = {bed_start(), {SCARD_S_SUCCESS, {{r0, 0x00020012}}, {}, {}}};
+    Monitor monitor(fake.api());
+    int lists_before = fake.list_calls;
+    // next() lists the readers before it waits; the cancel lands in between, where
+    // pcsc-lite's SCardCancel would have nothing to cancel.
+    fake.after_list = [&](int call) {
+        if (call == lists_before)
+            monitor.cancel();
+    };
+    CHECK(monitor.next(Monitor::forever).empty());
+    CHECK(fake.waits.size() == 1);  // only the constructor's
+}

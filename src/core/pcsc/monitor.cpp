@@ -206,6 +206,13 @@ void Monitor::wait(DWORD timeout, std::vector<Event>& events) {
         pnp.dwCurrentState = pnp_state_;
         states.push_back(pnp);
     }
+    {
+        // A cancel that came while this call was busy elsewhere must not be lost in a wait
+        // that has not started: pcsc-lite drops an SCardCancel made outside a wait.
+        std::lock_guard lock(mutex_);
+        if (cancel_requested_)
+            return;
+    }
     LONG rv =
         api_.get_status_change(context_->handle(), timeout, states.data(), DWORD(states.size()));
     if (rv == SCARD_S_SUCCESS)

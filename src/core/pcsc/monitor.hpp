@@ -94,6 +94,9 @@ class Monitor {
 
     // Makes the current or the next call of next() return at once. Callable from another
     // thread (a thread that waits for signals, say), not from a signal handler.
+    // pcsc-lite ignores SCardCancel until SCardGetStatusChange has registered its wait, and
+    // a cancel can land in that gap; a caller that needs next() to return must call
+    // cancel() again, every few tens of milliseconds, until it has.
     void cancel();
 
   private:
