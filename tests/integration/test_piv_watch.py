@@ -109,6 +109,18 @@ class Watch(unittest.TestCase):
         kinds = [e["event"] for e in events if e["reader"] == reader]
         self.assertEqual(kinds[-2:], ["card_removed", "card_inserted"], events)
 
+    def test_a_reset_by_another_program_is_not_taken_for_a_removal(self):
+        # pcsc-lite wakes no waiter for a reset (see cactool-watch(1)), so the next event
+        # after `cardctl reset` must be the removal that follows it, not a made-up pair.
+        reader = testbed.reader_name()
+        reset = json.loads(testbed.cardctl("reset").stdout)
+        self.assertTrue(reset["ok"], reset)
+        self.assertIn("reset", [entry.get("event") for entry in testbed.apdu_log()])
+        testbed.cardctl("remove")
+        events = self.watcher.events_until(("card_removed", reader))
+        self.assertEqual([(e["event"], e["reader"]) for e in events],
+                         [("card_removed", reader)])
+
     def test_sigterm_right_after_an_event_still_ends_watch(self):
         # Just after an event watch is between two waits, where pcsc-lite drops a cancel;
         # a stop signal landing there must still end it with 0.
