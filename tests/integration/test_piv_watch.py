@@ -1,14 +1,16 @@
 """`cactool watch` on the PC/SC test bed: the events the bed's control channel causes.
 
 Expected values: what `cardctl` did (card removed, inserted, pcscd restarted, a reader
-added, with the names the bed gives), the card profile's ATR (card.json), and SPEC.md's
-exit codes. watch runs as a subprocess whose stdout is read line by line with deadlines.
+added, with the names the bed gives), when cardsim's own log says it did it, the card
+profile's ATR (card.json), and SPEC.md's exit codes. watch runs as a subprocess whose stdout is read line by line with deadlines.
 """
 
+import datetime
 import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +24,33 @@ testbed.enter()
 import testlib  # noqa: E402
 
 EVENT_KEYS = ["time", "event", "reader", "atr"]
+
+
+def card_socket(*commands):
+    """Sends commands in one go on cardsim's control socket; returns its answers in order."""
+    path = os.path.join(os.environ["CACTOOL_TESTBED_DIR"], "cardsim.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(path)
+        sock.sendall("".join(command + "\n" for command in commands).encode())
+        data = b""
+        while data.count(b"\n") < len(commands):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    answers = [json.loads(line) for line in data.splitlines()]
+    for command, answer in zip(commands, answers):
+        if not answer.get("ok"):
+            raise AssertionError("cardsim refused %r: %r" % (command, answer))
+    if len(answers) != len(commands):
+        raise AssertionError("cardsim answered %d of %d commands" % (len(answers), len(commands)))
+    return answers
+
+
+def log_time(text):
+    """A time from cardsim's log: RFC 3339, UTC, milliseconds."""
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Watcher:
@@ -100,14 +129,28 @@ class Watch(unittest.TestCase):
         self.assertRegex(inserted["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
         self.assertEqual(self.watcher.stop(), 0)
 
-    def test_a_quick_remove_and_insert_gives_both_events(self):
+    def test_a_remove_and_insert_within_100_ms_gives_both_events(self):
         reader = testbed.reader_name()
+        testbed.apdu_log(clear=True)
         # Faster than the monitor is likely to look twice: pcscd's event counter tells.
-        testbed.cardctl("remove")
-        testbed.cardctl("insert")
+        # Both commands go down one connection to the card's control socket, so only
+        # cardsim's own loop stands between them; its log says how far apart they were.
+        removed, inserted = card_socket("remove", "insert")
+        self.assertFalse(removed["present"], removed)
+        self.assertTrue(inserted["present"], inserted)
+        log = testbed.apdu_log()
+        times = {kind: [log_time(e["time"]) for e in log if e["event"] == kind]
+                 for kind in ("remove", "insert")}
+        self.assertEqual([len(times["remove"]), len(times["insert"])], [1, 1], log)
+        gap_ms = (times["insert"][0] - times["remove"][0]).total_seconds() * 1000
+        # The log's times are cut to the millisecond: the real gap may be 1 ms longer.
+        self.assertGreaterEqual(gap_ms, 0, log)
+        self.assertLess(gap_ms + 1, 100, log)
+
         events = self.watcher.events_until(("card_inserted", reader))
         kinds = [e["event"] for e in events if e["reader"] == reader]
         self.assertEqual(kinds[-2:], ["card_removed", "card_inserted"], events)
+        self.assertEqual(events[-1]["atr"], testbed.manifest()["atr"].lower())
 
     def test_a_reset_by_another_program_is_not_taken_for_a_removal(self):
         # pcsc-lite wakes no waiter for a reset (see cactool-watch(1)), so the next event
