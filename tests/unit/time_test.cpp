@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "core/util/time.hpp"
@@ -38,5 +39,37 @@ TEST_CASE("what is not an RFC 3339 time is refused") {
                              "2026-12-04T10:00:00.Z", "2026-12-04T10:00:00Zjunk"}) {
         CAPTURE(text);
         CHECK_FALSE(parse_rfc3339(text).has_value());
+    }
+}
+
+TEST_CASE("times are written in RFC 3339 with milliseconds, as date(1) writes them") {
+    using namespace std::chrono;
+    for (std::int64_t ms : {0LL, 1796419200123LL, 951868799999LL, -1LL}) {
+        CAPTURE(ms);
+        std::int64_t seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+        FILE* pipe =
+            popen(("date -u -d @" + std::to_string(seconds) + " +%Y-%m-%dT%H:%M:%S").c_str(), "r");
+        REQUIRE(pipe != nullptr);
+        char text[64] = {};
+        REQUIRE(std::fgets(text, sizeof text, pipe) != nullptr);
+        pclose(pipe);
+        std::string expected(text, std::strcspn(text, "\n"));
+        char millis[8];
+        std::snprintf(millis, sizeof millis, ".%03dZ", int(ms - seconds * 1000));
+        CHECK(format_rfc3339_ms(system_clock::time_point(milliseconds(ms))) == expected + millis);
+    }
+}
+
+TEST_CASE("durations: a whole number and one unit") {
+    using std::chrono::seconds;
+    CHECK(parse_duration("90s") == seconds(90));
+    CHECK(parse_duration("30m") == seconds(1800));
+    CHECK(parse_duration("24h") == seconds(86400));
+    CHECK(parse_duration("7d") == seconds(604800));
+    CHECK(parse_duration("2w") == seconds(1209600));
+    for (const char* text : {"", "h", "0h", "-1h", "+1h", "1.5h", "1 h", "1H", "1y", "h1",
+                             "99999999999999999999d", "40000d"}) {
+        CAPTURE(text);
+        CHECK_FALSE(parse_duration(text).has_value());
     }
 }

@@ -1,6 +1,7 @@
 #include "core/util/time.hpp"
 
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 
 namespace cac {
@@ -93,6 +94,40 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view text) {
     if (!offset)
         return std::nullopt;
     return days * 86400 + *hour * 3600 + *minute * 60 + *second - *offset;
+}
+
+std::string format_rfc3339_ms(std::chrono::system_clock::time_point time) {
+    using namespace std::chrono;
+    // floor, not a cast: a time before 1970 must not round towards it.
+    auto ms = floor<milliseconds>(time.time_since_epoch());
+    auto seconds = floor<std::chrono::seconds>(ms);
+    std::time_t whole = std::time_t(seconds.count());
+    std::tm utc{};
+    gmtime_r(&whole, &utc);
+    char text[48];
+    std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(text + n, sizeof text - n, ".%03dZ", int((ms - seconds).count()));
+    return text;
+}
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+    if (text.size() < 2)
+        return std::nullopt;
+    constexpr std::string_view units = "smhdw";
+    constexpr std::int64_t unit_seconds[] = {1, 60, 3600, 86400, 7 * 86400};
+    std::size_t which = units.find(text.back());
+    if (which == std::string_view::npos)
+        return std::nullopt;
+    const std::int64_t unit = unit_seconds[which];
+    std::string_view digits = text.substr(0, text.size() - 1);
+    std::int64_t count = 0;
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+    constexpr std::int64_t hundred_years = 100LL * 366 * 86400;
+    if (error != std::errc() || end != digits.data() + digits.size() || count <= 0 ||
+        count > hundred_years / unit) {
+        return std::nullopt;
+    }
+    return std::chrono::seconds(count * unit);
 }
 
 }  // namespace cac

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace cac {
@@ -10,5 +12,14 @@ namespace cac {
 // "2026-12-04T10:30:00.5-05:00"), or of a full date alone ("2026-12-04", midnight UTC).
 // nullopt for anything else, including impossible dates such as February 30.
 std::optional<std::int64_t> parse_rfc3339(std::string_view text);
+
+// RFC 3339 in UTC with milliseconds, "2026-12-04T21:00:00.123Z": the same whatever the
+// local zone, and text order is time order.
+std::string format_rfc3339_ms(std::chrono::system_clock::time_point time);
+
+// A length of time as an operator types it: a whole number and one unit, s, m, h, d or w
+// ("90s", "30m", "24h", "7d", "2w"). nullopt for anything else, a zero or negative length,
+// or one beyond 100 years.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 
 }  // namespace cac
