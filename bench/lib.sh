@@ -116,10 +116,15 @@ report() {
             "${rss_kib[$tool]}"
     done
     echo
-    printf '%-20s %8s %8s %8s\n' ratio wall CPU RSS
+    # The ratio column is as wide as its longest name (cactool-json/opensc-tool, say).
+    local width=20
+    for pair in "${ratios[@]}"; do
+        ((${#pair} <= width)) || width=${#pair}
+    done
+    printf '%-*s %8s %8s %8s\n' "$width" ratio wall CPU RSS
     for pair in "${ratios[@]}"; do
         local a=${pair%/*} b=${pair#*/}
-        printf '%-20s %8s %8s %8s\n' "$pair" \
+        printf '%-*s %8s %8s %8s\n' "$width" "$pair" \
             "$(ratio "${wall_ms[$a]}" "${wall_ms[$b]}")" \
             "$(ratio "${cpu_ms[$a]}" "${cpu_ms[$b]}")" \
             "$(ratio "${rss_kib[$a]}" "${rss_kib[$b]}")"
