@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <stdlib.h>
+
 #include <cstdio>
 
 namespace cac::test {
@@ -20,6 +22,17 @@ std::string run_command(const std::string& command) {
 
 std::string shell_quoted(const std::filesystem::path& path) {
     return "'" + path.string() + "'";
+}
+
+TempFolder::TempFolder() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "cactool-test-XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+}
+
+TempFolder::~TempFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
 }
 
 }  // namespace cac::test

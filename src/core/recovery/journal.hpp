@@ -26,12 +26,25 @@
 //    "module": "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
 //    "message": "..."}    Error::message(), which never holds secrets
 //
+// The line is written compactly: no blank between tokens, exactly
+//   {"time":"2026-12-04T21:00:00.123Z","pid":4242,"version":"0.1.0",...,"message":"..."}
+// Readers take any JSON whitespace, keys in any order, and ignore keys they do not know
+// (a newer cactool may add some); a key given twice, a value of the wrong type or an enum
+// spelling not listed above makes the line damaged. Strings are valid UTF-8 (invalid bytes
+// from a token are written as U+FFFD); a string longer than its share of a line is cut
+// at a character boundary, so that no line written exceeds max_journal_line_bytes.
+//
+// The file's size cap is default_journal_max_bytes unless the config says otherwise
+// (journal.max_bytes; 0 means no cap). Rotation keeps one older file, so the journal
+// takes at most twice the cap on disk.
+//
 // Readers skip and count lines that are not such an object (a crash mid-write on another
 // system, a hand edit), and never load the whole file: a journal can hold millions of
 // records.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -41,6 +54,11 @@
 #include "core/util/error.hpp"
 
 namespace cac {
+
+// Longest line a reader accepts, newline excluded; longer lines are damaged.
+inline constexpr std::size_t max_journal_line_bytes = 64 * 1024;
+// The size cap when the config sets none: about 40,000 records of the usual 250 bytes.
+inline constexpr std::uint64_t default_journal_max_bytes = 10 * 1024 * 1024;
 
 enum class JournalKind { error, recovery };
 enum class Outcome { failed, recovered, gave_up, not_attempted };
@@ -70,6 +88,8 @@ struct JournalRecord {
     std::string token_serial;
     std::string module;
     std::string message;
+
+    bool operator==(const JournalRecord&) const = default;
 };
 
 // A record for `error` as the command that met it sees it: code, taxonomy and context
@@ -86,28 +106,54 @@ std::string to_journal_line(const JournalRecord& record);
 std::optional<JournalRecord> parse_journal_line(std::string_view line);
 
 // Appends records to one journal file.
+//
+// This is also how other parts of cactool add records: the CLI owns one writer per run
+// (none with --no-journal) and hands a pointer to whatever wants to record something,
+// such as the recovery policy writing kind=recovery records; a null pointer means no
+// journal. One writer is used from one thread at a time.
+//
+// Each append takes an exclusive flock(2) on the open file, then, under the lock: checks
+// that the path still names the file it has open (another process may have rotated it;
+// if so it reopens), renames the file to "<path>.1" when the line would take it past the
+// cap, and writes the line and its newline with a single write(2). A short write is
+// truncated away, so a full disk leaves no half record behind.
 class JournalWriter {
   public:
     // `max_bytes` 0: no cap. The folder is created (0700) when missing. Nothing is
     // opened until the first append.
     JournalWriter(std::string path, std::uint64_t max_bytes);
+    ~JournalWriter();
+    JournalWriter(const JournalWriter&) = delete;
+    JournalWriter& operator=(const JournalWriter&) = delete;
 
     // Appends one record; false when it could not be written. The first failure is
-    // passed to `warn` (once per writer), later ones are silent.
+    // passed to `warn` (once per writer), later ones are silent. Never throws.
     bool append(const JournalRecord& record);
+    // The same for a line already made by to_journal_line (no newline).
+    bool append_line(std::string_view line);
 
+    // `warn` receives one sentence: "cannot write the error journal PATH: REASON".
     void on_warning(std::function<void(const std::string&)> warn);
     const std::string& path() const { return path_; }
 
   private:
+    bool open_file();
+    bool lock_current();
+    bool rotate();
+    bool write_locked(std::string_view data);
+    bool fail(const std::string& reason);
+
     std::string path_;
     std::uint64_t max_bytes_;
+    int fd_ = -1;
     bool warned_ = false;
     std::function<void(const std::string&)> warn_;
 };
 
 // Reads a journal file (and, when asked, its rotated predecessor "<path>.1" first) record
-// by record without loading it whole.
+// by record without loading it whole: memory stays at one line's worth whatever the
+// file's size. A missing file holds no records; one that cannot be read throws
+// Error(CoreCode::io_error).
 struct JournalScan {
     std::uint64_t records = 0;
     std::uint64_t damaged = 0;  // lines skipped

@@ -1,0 +1,282 @@
+// The journal file: appending under a lock with rotation, and reading it back.
+//
+// Several cactool processes of one user may append at the same moment, and any of them
+// may rotate the file. The rules that keep every record whole and in one file:
+//
+// - Each record is one write(2) of the whole line and its newline on an O_APPEND
+//   descriptor, made while holding flock(LOCK_EX) on that descriptor. The lock is what
+//   makes the size check and the rotation safe; O_APPEND alone already keeps writes from
+//   overlapping on a local file system.
+// - Rotation renames the file to "<path>.1" under the lock of the file being renamed.
+//   A writer that was waiting for that lock gets it on a file that is no longer at
+//   <path>: it notices because the inode it holds differs from the one <path> names,
+//   and opens <path> again. So nothing is written to a rotated file after rotation.
+// - A write that stops short (a full disk) is truncated back to the size the file had
+//   before, so the next record does not start in the middle of a line.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "core/recovery/journal.hpp"
+
+namespace cac {
+namespace {
+
+// Reads a file line by line with memory bounded by the longest line accepted; a longer
+// line is skipped up to its newline and counted as damaged.
+class LineScanner {
+  public:
+    LineScanner(JournalScan& scan, const std::function<void(const JournalRecord&)>& visit)
+        : scan_(scan), visit_(visit) {}
+
+    void feed(std::string_view chunk) {
+        while (!chunk.empty()) {
+            std::size_t newline = chunk.find('\n');
+            std::string_view piece = chunk.substr(0, newline);
+            if (!too_long_ && line_.size() + piece.size() <= max_journal_line_bytes) {
+                line_.append(piece);
+            } else {
+                too_long_ = true;
+                line_.clear();
+            }
+            if (newline == std::string_view::npos)
+                return;
+            end_line();
+            chunk.remove_prefix(newline + 1);
+        }
+    }
+
+    // A last line without its newline (a hand edit) still counts.
+    void finish() {
+        if (too_long_ || !line_.empty())
+            end_line();
+    }
+
+  private:
+    void end_line() {
+        std::optional<JournalRecord> record;
+        if (!too_long_)
+            record = parse_journal_line(line_);
+        if (record) {
+            ++scan_.records;
+            visit_(*record);
+        } else {
+            ++scan_.damaged;
+        }
+        line_.clear();
+        too_long_ = false;
+    }
+
+    JournalScan& scan_;
+    const std::function<void(const JournalRecord&)>& visit_;
+    std::string line_;
+    bool too_long_ = false;
+};
+
+void scan_file(const std::string& path, JournalScan& scan,
+               const std::function<void(const JournalRecord&)>& visit) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return;
+        throw Error(CoreCode::io_error, "read the error journal " + path, std::strerror(errno));
+    }
+    LineScanner scanner(scan, visit);
+    std::vector<char> buffer(64 * 1024);
+    for (;;) {
+        ssize_t got = read(fd, buffer.data(), buffer.size());
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int saved = errno;
+            close(fd);
+            throw Error(CoreCode::io_error, "read the error journal " + path, std::strerror(saved));
+        }
+        if (got == 0)
+            break;
+        try {
+            scanner.feed(std::string_view(buffer.data(), std::size_t(got)));
+        } catch (...) {
+            close(fd);
+            throw;
+        }
+    }
+    close(fd);
+    scanner.finish();
+}
+
+// Creates the missing folders above `path`, each 0700: the journal says which cards and
+// readers a user had trouble with, which is nobody else's business.
+void make_parent_folders(const std::string& path) {
+    for (std::size_t slash = path.find('/', 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+        std::string folder = path.substr(0, slash);
+        if (mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST)
+            return;  // open() will then say why
+    }
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+ssize_t write_retrying(int fd, std::string_view data) {
+    ssize_t written;
+    do {
+        written = ::write(fd, data.data(), data.size());
+    } while (written < 0 && errno == EINTR);
+    return written;
+}
+
+int flock_retrying(int fd, int operation) {
+    int result;
+    do {
+        result = flock(fd, operation);
+    } while (result != 0 && errno == EINTR);
+    return result;
+}
+
+}  // namespace
+
+JournalWriter::JournalWriter(std::string path, std::uint64_t max_bytes)
+    : path_(std::move(path)), max_bytes_(max_bytes) {}
+
+JournalWriter::~JournalWriter() {
+    if (fd_ >= 0)
+        close(fd_);
+}
+
+void JournalWriter::on_warning(std::function<void(const std::string&)> warn) {
+    warn_ = std::move(warn);
+}
+
+bool JournalWriter::fail(const std::string& reason) {
+    if (!warned_ && warn_) {
+        warned_ = true;
+        try {
+            warn_("cannot write the error journal " + path_ + ": " + reason);
+        } catch (...) {
+            // A warning that cannot be given must not become the command's failure.
+        }
+    }
+    warned_ = true;
+    return false;
+}
+
+bool JournalWriter::open_file() {
+    if (fd_ >= 0)
+        close(fd_);
+    fd_ = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0 && errno == ENOENT) {
+        make_parent_folders(path_);
+        fd_ = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    }
+    return fd_ >= 0;
+}
+
+// Locks the open file, reopening while another writer has rotated it away meanwhile.
+bool JournalWriter::lock_current() {
+    for (int tries = 0; tries < 8; ++tries) {
+        if (fd_ < 0 && !open_file())
+            return false;
+        if (flock_retrying(fd_, LOCK_EX) != 0)
+            return false;
+        struct stat held {
+        }, named{};
+        if (fstat(fd_, &held) == 0 && stat(path_.c_str(), &named) == 0 && same_file(held, named))
+            return true;
+        flock_retrying(fd_, LOCK_UN);
+        close(fd_);
+        fd_ = -1;
+    }
+    errno = EAGAIN;  // rotated under us eight times in a row: give up on this record
+    return false;
+}
+
+// Called holding the lock on the current file; returns holding the lock on the new one.
+bool JournalWriter::rotate() {
+    std::string older = path_ + ".1";
+    if (rename(path_.c_str(), older.c_str()) != 0)
+        return false;
+    int old_fd = fd_;
+    fd_ = -1;
+    bool opened = open_file() && flock_retrying(fd_, LOCK_EX) == 0;
+    int saved = errno;
+    close(old_fd);  // releases the old file's lock, letting its waiters see the rotation
+    errno = saved;
+    return opened;
+}
+
+bool JournalWriter::write_locked(std::string_view data) {
+    struct stat st {};
+    if (fstat(fd_, &st) != 0)
+        return false;
+    auto size = std::uint64_t(st.st_size);
+    if (max_bytes_ != 0 && size != 0 && size + data.size() > max_bytes_) {
+        if (!rotate())
+            return false;
+        size = 0;
+    }
+    ssize_t written = write_retrying(fd_, data);
+    if (written == ssize_t(data.size()))
+        return true;
+    int saved = written < 0 ? errno : ENOSPC;
+    if (written > 0 && ftruncate(fd_, off_t(size)) != 0) {
+        // The partial line stays; readers will count it as damaged.
+    }
+    errno = saved;
+    return false;
+}
+
+bool JournalWriter::append_line(std::string_view line) {
+    try {
+        std::string data;
+        data.reserve(line.size() + 1);
+        data.append(line).append(1, '\n');
+        if (!lock_current())
+            return fail(std::strerror(errno));
+        bool ok = write_locked(data);
+        int saved = errno;
+        flock_retrying(fd_, LOCK_UN);
+        return ok || fail(std::strerror(saved));
+    } catch (const std::exception& e) {
+        return fail(e.what());
+    }
+}
+
+bool JournalWriter::append(const JournalRecord& record) {
+    try {
+        return append_line(to_journal_line(record));
+    } catch (const std::exception& e) {
+        return fail(e.what());
+    }
+}
+
+JournalScan scan_journal(const std::string& path, bool include_rotated,
+                         const std::function<void(const JournalRecord&)>& visit) {
+    JournalScan scan;
+    if (include_rotated)
+        scan_file(path + ".1", scan, visit);
+    scan_file(path, scan, visit);
+    return scan;
+}
+
+std::string default_journal_path(std::string_view xdg_state_home, std::string_view home) {
+    std::string base;
+    if (xdg_state_home.starts_with('/'))
+        base = std::string(xdg_state_home);
+    else if (home.starts_with('/'))
+        base = std::string(home) + "/.local/state";
+    else
+        return {};
+    while (base.ends_with('/'))
+        base.pop_back();
+    return base + "/cactool/journal.jsonl";
+}
+
+}  // namespace cac
