@@ -257,8 +257,10 @@ int run_apdu(Context& ctx, const ApduOptions& options) {
     int code = state.mismatch ? exit_sw_mismatch : exit_ok;
     if (state.failure) {
         code = ctx.out.json() ? exit_code_for(*state.failure) : ctx.out.failure(*state.failure);
-        if (ctx.out.json())
+        if (ctx.out.json()) {
+            ctx.out.note_failure(*state.failure);
             std::cerr << "cactool: error: " << terminal_safe(state.failure->message()) << '\n';
+        }
     }
     if (ctx.out.json()) {
         Json body{{"reader", reader}, {"exchanges", state.exchanges}};

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -166,17 +167,56 @@ double resolve_timeout(const GlobalOptions& g, const Config& config) {
     return config.timeout_seconds.value_or(30);
 }
 
+// The journal of this run, fed with every failure the run reports from now on.
+//
+// A wrong command line (CoreCode::usage) is not journaled: a typo tells nothing about the
+// cards, readers and modules the journal is kept for. Errors CLI11 finds while parsing
+// never get here either, since the journal's own location may be what was mistyped.
+//
+// A journal that cannot be written is said once on stderr (not with -q); the command's
+// output and exit code stay what they would be without a journal.
+void open_journal(Context& ctx) {
+    std::string path = ctx.journal_location();
+    if (path.empty())
+        return;
+    std::uint64_t cap = ctx.config.journal_max_bytes.value_or(default_journal_max_bytes);
+    ctx.journal = std::make_unique<JournalWriter>(path, cap);
+    ctx.journal->on_warning([](const std::string& warning) {
+        if (log::level() == log::Level::quiet)
+            return;
+        std::string line = "cactool: warning: " + terminal_safe(warning) + "\n";
+        std::fwrite(line.data(), 1, line.size(), stderr);
+    });
+    ctx.out.on_failure([&ctx](const Error& error) {
+        if (error.is(CoreCode::usage))
+            return;
+        try {
+            ctx.journal->append(record_from_error(error, ctx.subcommand));
+        } catch (const std::exception&) {
+            // Out of memory while making the record: the command's result matters more.
+        }
+    });
+}
+
 int run_parsed(Context& ctx, const Runner& runner) {
+    bool journal_open = false;
+    std::optional<Error> failure;
     try {
         set_up_logging(ctx.options);
         ctx.config = load_config(ctx.options);
+        open_journal(ctx);
+        journal_open = true;
         ctx.timeout_seconds = resolve_timeout(ctx.options, ctx.config);
         return runner(ctx);
     } catch (const Error& error) {
-        return ctx.out.failure(error);
+        failure = error;
     } catch (const std::exception& e) {
-        return ctx.out.failure(Error(CoreCode::internal, "run the command", e.what()));
+        failure = Error(CoreCode::internal, "run the command", e.what());
     }
+    // A config file that cannot be read is journaled too, where the other sources put it.
+    if (!journal_open)
+        open_journal(ctx);
+    return ctx.out.failure(*failure);
 }
 
 }  // namespace
@@ -195,6 +235,20 @@ std::optional<unsigned long> Context::slot_id() const {
         throw Error(CoreCode::usage, "read --slot", "'" + options.slot + "' is not a slot id");
     }
     return id;
+}
+
+std::string Context::journal_location() const {
+    if (options.no_journal)
+        return {};
+    if (!options.journal.empty())
+        return options.journal;
+    if (const char* env = std::getenv("CACTOOL_JOURNAL"); env != nullptr && *env != '\0')
+        return env;
+    if (config.journal_path && !config.journal_path->empty())
+        return *config.journal_path;
+    const char* state = std::getenv("XDG_STATE_HOME");
+    const char* home = std::getenv("HOME");
+    return default_journal_path(state ? state : "", home ? home : "");
 }
 
 std::span<const Command> commands() {
@@ -247,8 +301,10 @@ int run(int argc, char** argv) {
     }
     ctx.out.configure(ctx.options.json, ctx.options.color);
     for (const auto& [sub, runner] : runners) {
-        if (sub->parsed())
+        if (sub->parsed()) {
+            ctx.subcommand = sub->get_name();
             return finish_output(run_parsed(ctx, runner));
+        }
     }
     return ctx.out.usage_failure("no subcommand given");
 }

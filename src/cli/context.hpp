@@ -2,10 +2,12 @@
 // resolve to, and the way to speak to the user.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "cli/output.hpp"
+#include "core/recovery/journal.hpp"
 #include "core/util/config.hpp"
 
 namespace cac::cli {
@@ -32,9 +34,19 @@ struct Context {
     Config config;
     Output out;
     double timeout_seconds = 30;
+    // The subcommand being run, as the command table names it.
+    std::string subcommand;
+    // The error journal of this run; null with --no-journal or when there is no location.
+    // The dispatcher appends the error it reports; anything else that has something to
+    // record (the recovery policy, for its attempts) appends through this same writer.
+    std::unique_ptr<JournalWriter> journal;
 
     // --slot as a number, when given; a malformed one is a usage error.
     std::optional<unsigned long> slot_id() const;
+    // Where the journal is: --journal, else CACTOOL_JOURNAL, else the config's journal
+    // path, else default_journal_path() of XDG_STATE_HOME and HOME. Empty with
+    // --no-journal, or when none of these gives a location.
+    std::string journal_location() const;
 };
 
 }  // namespace cac::cli

@@ -192,7 +192,13 @@ int Output::failure(const Error& error) const {
         std::cerr << "hint: " << terminal_safe(hint) << '\n';
     if (json_)
         document(Json{{"error", error_json(error)}});
+    note_failure(error);
     return exit_code_for(error);
+}
+
+void Output::note_failure(const Error& error) const {
+    if (failure_hook_)
+        failure_hook_(error);
 }
 
 int Output::usage_failure(std::string_view message) const {

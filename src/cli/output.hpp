@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,11 @@ class Output {
     int failure(const Error& error) const;
     // A usage problem found by the CLI itself: message on stderr, exit 2.
     int usage_failure(std::string_view message) const;
+    // `hook` sees every failure reported from now on (the dispatcher journals them).
+    void on_failure(std::function<void(const Error&)> hook) { failure_hook_ = std::move(hook); }
+    // For a command that puts its failure in its own JSON document instead of calling
+    // failure(): passes it to the hook without printing anything.
+    void note_failure(const Error& error) const;
 
     // Colour helpers for text output; plain text when colour is off.
     std::string good(std::string_view s) const { return paint("32", s); }
@@ -69,6 +75,7 @@ class Output {
     bool json_ = false;
     bool color_ = false;
     mutable bool first_item_ = true;
+    std::function<void(const Error&)> failure_hook_;
 };
 
 // Text from a card, token or module made safe for a terminal: invalid UTF-8 replaced,
