@@ -111,14 +111,16 @@ void scan_file(const std::string& path, JournalScan& scan,
 }
 
 // Creates the missing folders above `path`, each 0700: the journal says which cards and
-// readers a user had trouble with, which is nobody else's business.
-void make_parent_folders(const std::string& path) {
+// readers a user had trouble with, which is nobody else's business. False, with errno
+// set, when one cannot be made: that is the reason to give, not open()'s ENOENT.
+bool make_parent_folders(const std::string& path) {
     for (std::size_t slash = path.find('/', 1); slash != std::string::npos;
          slash = path.find('/', slash + 1)) {
         std::string folder = path.substr(0, slash);
         if (mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST)
-            return;  // open() will then say why
+            return false;
     }
+    return true;
 }
 
 bool same_file(const struct stat& a, const struct stat& b) {
@@ -172,10 +174,8 @@ bool JournalWriter::open_file() {
     if (fd_ >= 0)
         close(fd_);
     fd_ = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0 && errno == ENOENT) {
-        make_parent_folders(path_);
+    if (fd_ < 0 && errno == ENOENT && make_parent_folders(path_))
         fd_ = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    }
     return fd_ >= 0;
 }
 
