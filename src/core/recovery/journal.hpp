@@ -34,9 +34,9 @@
 // from a token are written as U+FFFD); a string longer than its share of a line is cut
 // at a character boundary, so that no line written exceeds max_journal_line_bytes.
 //
-// The file's size cap is default_journal_max_bytes unless the config says otherwise
-// (journal.max_bytes; 0 means no cap). Rotation keeps one older file, so the journal
-// takes at most twice the cap on disk.
+// The file's size cap is default_journal_max_bytes unless the config's journal.max_bytes
+// sets another. Rotation keeps one older file, so the journal takes at most about twice
+// the cap on disk.
 //
 // Readers skip and count lines that are not such an object (a crash mid-write on another
 // system, a hand edit), and never load the whole file: a journal can hold millions of
