@@ -27,7 +27,8 @@ TEST_CASE("a complete config file is read") {
         "lockout_threshold": 2,
         "trust_anchors": {"ca_file": "/etc/ca.pem", "ca_dir": "/etc/ca"},
         "journal": {"path": "/tmp/j.jsonl", "max_bytes": 100000},
-        "retry": {"max_attempts": 5, "base_delay_ms": 50, "max_delay_ms": 900}
+        "retry": {"max_attempts": 5, "base_delay_ms": 50, "max_delay_ms": 900},
+        "errors_report": {"pattern_count": 4, "pattern_window": "90m"}
     })",
                                  "config.json");
     CHECK(config.module == "opensc");
@@ -40,6 +41,8 @@ TEST_CASE("a complete config file is read") {
     CHECK(config.journal_max_bytes == 100000u);
     CHECK(config.retry.max_attempts == 5);
     CHECK(config.retry.max_delay_ms == 900);
+    CHECK(config.errors_report.pattern_count == 4);
+    CHECK(config.errors_report.pattern_window_seconds == 5400);
     CHECK(config.warnings.empty());
 }
 
@@ -63,6 +66,15 @@ TEST_CASE("a value of the wrong type names its key and line") {
           "config.json:3: \"timeout_seconds\" must be a number");
     CHECK(failure_of("{\"lockout_threshold\": 99}").find("between 0 and 15") != std::string::npos);
     CHECK(failure_of("{\"module_paths\": \"/opt\"}").find("list of strings") != std::string::npos);
+}
+
+TEST_CASE("errors-report's pattern settings are checked like the command's options") {
+    CHECK(failure_of("{\"errors_report\": {\"pattern_count\": 1}}").find("between 2 and") !=
+          std::string::npos);
+    CHECK(failure_of("{\"errors_report\": {\"pattern_window\": \"an hour\"}}")
+              .find("\"pattern_window\" must be a duration") != std::string::npos);
+    CHECK(failure_of("{\"errors_report\": {\"pattern_window\": 3600}}").find("must be a string") !=
+          std::string::npos);
 }
 
 TEST_CASE("an oversized file is refused before parsing") {

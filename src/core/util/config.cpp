@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/util/error.hpp"
+#include "core/util/time.hpp"
 
 namespace cac {
 namespace {
@@ -133,6 +134,23 @@ void read_retry(const Reader& in, const json& value, Config& config) {
     }
 }
 
+void read_errors_report(const Reader& in, const json& value, Config& config) {
+    in.object(value, "errors_report");
+    for (const auto& [key, item] : value.items()) {
+        if (key == "pattern_count") {
+            config.errors_report.pattern_count = in.integer(item, key, 2, 10000);
+        } else if (key == "pattern_window") {
+            // The same spelling as --pattern-window: "30m", "1h", "7d".
+            auto window = parse_duration(in.string(item, key));
+            if (!window)
+                in.fail(key, "must be a duration such as 30m, 1h or 7d");
+            config.errors_report.pattern_window_seconds = window->count();
+        } else {
+            config.warnings.push_back("unknown config key \"errors_report." + key + "\"");
+        }
+    }
+}
+
 void read_key(const Reader& in, const std::string& key, const json& value, Config& config) {
     if (key == "module") {
         config.module = in.string(value, key);
@@ -148,6 +166,8 @@ void read_key(const Reader& in, const std::string& key, const json& value, Confi
         read_journal(in, value, config);
     } else if (key == "retry") {
         read_retry(in, value, config);
+    } else if (key == "errors_report") {
+        read_errors_report(in, value, config);
     } else {
         config.warnings.push_back("unknown config key \"" + key + "\"");
     }

@@ -20,6 +20,13 @@ struct RetryPolicy {
     int max_delay_ms = 2000;
 };
 
+// errors-report's recurring patterns: the same code and operation at least
+// `pattern_count` times within `pattern_window_seconds`. Unset: the command's defaults.
+struct ReportSettings {
+    std::optional<int> pattern_count;
+    std::optional<std::int64_t> pattern_window_seconds;
+};
+
 struct Config {
     std::string path;  // where it was read from; empty when no file was found
 
@@ -33,6 +40,7 @@ struct Config {
     std::optional<std::string> journal_path;
     std::optional<std::uint64_t> journal_max_bytes;
     RetryPolicy retry;
+    ReportSettings errors_report;
 
     std::vector<std::string> warnings;  // unknown keys and the like, for the CLI to log
 };
