@@ -1,8 +1,10 @@
 """Test case base for cactool's integration tests: one SoftHSM2 fixture per test file."""
 
+import json
 import os
 import re
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -89,6 +91,31 @@ class CactoolTestCase(unittest.TestCase):
                     self.assertNotIn(form, text,
                                      "the PIN appears in %s as %r\n%s"
                                      % (stream, form, result.describe()))
+
+
+class FaultModuleTestCase(CactoolTestCase):
+    """Tests with the fault module (tests/testbed/fault/) in front of the fixture's SoftHSM2."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fault = os.environ.get("CACTOOL_FAULT_PKCS11")
+        if not cls.fault or not os.path.exists(cls.fault):
+            raise unittest.SkipTest("CACTOOL_FAULT_PKCS11 does not name the built fault module")
+
+    def setUp(self):
+        super().setUp()
+        folder = tempfile.mkdtemp(prefix="fault-", dir=self.hsm.root)
+        self.fault_config = os.path.join(folder, "fault.json")
+        self.fault_log = os.path.join(folder, "calls.log")
+
+    def fault_env(self, **config):
+        """The environment that gives the fault module `config` and an empty call log."""
+        with open(self.fault_config, "w") as f:
+            json.dump(dict(config, module=self.hsm.module), f)
+        open(self.fault_log, "w").close()
+        return dict(self.hsm.env, CACTOOL_FAULT_CONFIG=self.fault_config,
+                    CACTOOL_FAULT_LOG=self.fault_log)
 
 
 def token_by_label(doc, label):

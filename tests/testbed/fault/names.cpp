@@ -1,0 +1,201 @@
+#include "names.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <iterator>
+
+namespace fault {
+namespace {
+
+struct Named {
+    const char* name;
+    unsigned long value;
+};
+
+#define FAULT_NAMED(symbol) \
+    Named {                 \
+#symbol, symbol     \
+    }
+
+// The return values PKCS#11 v2.40 section 11.1 defines, as p11-kit's header has them.
+constexpr Named return_values[] = {
+    FAULT_NAMED(CKR_OK),
+    FAULT_NAMED(CKR_CANCEL),
+    FAULT_NAMED(CKR_HOST_MEMORY),
+    FAULT_NAMED(CKR_SLOT_ID_INVALID),
+    FAULT_NAMED(CKR_GENERAL_ERROR),
+    FAULT_NAMED(CKR_FUNCTION_FAILED),
+    FAULT_NAMED(CKR_ARGUMENTS_BAD),
+    FAULT_NAMED(CKR_NO_EVENT),
+    FAULT_NAMED(CKR_NEED_TO_CREATE_THREADS),
+    FAULT_NAMED(CKR_CANT_LOCK),
+    FAULT_NAMED(CKR_ATTRIBUTE_READ_ONLY),
+    FAULT_NAMED(CKR_ATTRIBUTE_SENSITIVE),
+    FAULT_NAMED(CKR_ATTRIBUTE_TYPE_INVALID),
+    FAULT_NAMED(CKR_ATTRIBUTE_VALUE_INVALID),
+    FAULT_NAMED(CKR_ACTION_PROHIBITED),
+    FAULT_NAMED(CKR_DATA_INVALID),
+    FAULT_NAMED(CKR_DATA_LEN_RANGE),
+    FAULT_NAMED(CKR_DEVICE_ERROR),
+    FAULT_NAMED(CKR_DEVICE_MEMORY),
+    FAULT_NAMED(CKR_DEVICE_REMOVED),
+    FAULT_NAMED(CKR_ENCRYPTED_DATA_INVALID),
+    FAULT_NAMED(CKR_ENCRYPTED_DATA_LEN_RANGE),
+    FAULT_NAMED(CKR_FUNCTION_CANCELED),
+    FAULT_NAMED(CKR_FUNCTION_NOT_PARALLEL),
+    FAULT_NAMED(CKR_FUNCTION_NOT_SUPPORTED),
+    FAULT_NAMED(CKR_KEY_HANDLE_INVALID),
+    FAULT_NAMED(CKR_KEY_SIZE_RANGE),
+    FAULT_NAMED(CKR_KEY_TYPE_INCONSISTENT),
+    FAULT_NAMED(CKR_KEY_NOT_NEEDED),
+    FAULT_NAMED(CKR_KEY_CHANGED),
+    FAULT_NAMED(CKR_KEY_NEEDED),
+    FAULT_NAMED(CKR_KEY_INDIGESTIBLE),
+    FAULT_NAMED(CKR_KEY_FUNCTION_NOT_PERMITTED),
+    FAULT_NAMED(CKR_KEY_NOT_WRAPPABLE),
+    FAULT_NAMED(CKR_KEY_UNEXTRACTABLE),
+    FAULT_NAMED(CKR_MECHANISM_INVALID),
+    FAULT_NAMED(CKR_MECHANISM_PARAM_INVALID),
+    FAULT_NAMED(CKR_OBJECT_HANDLE_INVALID),
+    FAULT_NAMED(CKR_OPERATION_ACTIVE),
+    FAULT_NAMED(CKR_OPERATION_NOT_INITIALIZED),
+    FAULT_NAMED(CKR_PIN_INCORRECT),
+    FAULT_NAMED(CKR_PIN_INVALID),
+    FAULT_NAMED(CKR_PIN_LEN_RANGE),
+    FAULT_NAMED(CKR_PIN_EXPIRED),
+    FAULT_NAMED(CKR_PIN_LOCKED),
+    FAULT_NAMED(CKR_SESSION_CLOSED),
+    FAULT_NAMED(CKR_SESSION_COUNT),
+    FAULT_NAMED(CKR_SESSION_HANDLE_INVALID),
+    FAULT_NAMED(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
+    FAULT_NAMED(CKR_SESSION_READ_ONLY),
+    FAULT_NAMED(CKR_SESSION_EXISTS),
+    FAULT_NAMED(CKR_SESSION_READ_ONLY_EXISTS),
+    FAULT_NAMED(CKR_SESSION_READ_WRITE_SO_EXISTS),
+    FAULT_NAMED(CKR_SIGNATURE_INVALID),
+    FAULT_NAMED(CKR_SIGNATURE_LEN_RANGE),
+    FAULT_NAMED(CKR_TEMPLATE_INCOMPLETE),
+    FAULT_NAMED(CKR_TEMPLATE_INCONSISTENT),
+    FAULT_NAMED(CKR_TOKEN_NOT_PRESENT),
+    FAULT_NAMED(CKR_TOKEN_NOT_RECOGNIZED),
+    FAULT_NAMED(CKR_TOKEN_WRITE_PROTECTED),
+    FAULT_NAMED(CKR_UNWRAPPING_KEY_HANDLE_INVALID),
+    FAULT_NAMED(CKR_UNWRAPPING_KEY_SIZE_RANGE),
+    FAULT_NAMED(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
+    FAULT_NAMED(CKR_USER_ALREADY_LOGGED_IN),
+    FAULT_NAMED(CKR_USER_NOT_LOGGED_IN),
+    FAULT_NAMED(CKR_USER_PIN_NOT_INITIALIZED),
+    FAULT_NAMED(CKR_USER_TYPE_INVALID),
+    FAULT_NAMED(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
+    FAULT_NAMED(CKR_USER_TOO_MANY_TYPES),
+    FAULT_NAMED(CKR_WRAPPED_KEY_INVALID),
+    FAULT_NAMED(CKR_WRAPPED_KEY_LEN_RANGE),
+    FAULT_NAMED(CKR_WRAPPING_KEY_HANDLE_INVALID),
+    FAULT_NAMED(CKR_WRAPPING_KEY_SIZE_RANGE),
+    FAULT_NAMED(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
+    FAULT_NAMED(CKR_RANDOM_SEED_NOT_SUPPORTED),
+    FAULT_NAMED(CKR_RANDOM_NO_RNG),
+    FAULT_NAMED(CKR_DOMAIN_PARAMS_INVALID),
+    FAULT_NAMED(CKR_CURVE_NOT_SUPPORTED),
+    FAULT_NAMED(CKR_BUFFER_TOO_SMALL),
+    FAULT_NAMED(CKR_SAVED_STATE_INVALID),
+    FAULT_NAMED(CKR_INFORMATION_SENSITIVE),
+    FAULT_NAMED(CKR_STATE_UNSAVEABLE),
+    FAULT_NAMED(CKR_CRYPTOKI_NOT_INITIALIZED),
+    FAULT_NAMED(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+    FAULT_NAMED(CKR_MUTEX_BAD),
+    FAULT_NAMED(CKR_MUTEX_NOT_LOCKED),
+    FAULT_NAMED(CKR_NEW_PIN_MODE),
+    FAULT_NAMED(CKR_NEXT_OTP),
+    FAULT_NAMED(CKR_EXCEEDED_MAX_ITERATIONS),
+    FAULT_NAMED(CKR_FIPS_SELF_TEST_FAILED),
+    FAULT_NAMED(CKR_LIBRARY_LOAD_FAILED),
+    FAULT_NAMED(CKR_PIN_TOO_WEAK),
+    FAULT_NAMED(CKR_PUBLIC_KEY_INVALID),
+    FAULT_NAMED(CKR_FUNCTION_REJECTED),
+};
+
+constexpr Named token_flags[] = {
+    FAULT_NAMED(CKF_RNG),
+    FAULT_NAMED(CKF_WRITE_PROTECTED),
+    FAULT_NAMED(CKF_LOGIN_REQUIRED),
+    FAULT_NAMED(CKF_USER_PIN_INITIALIZED),
+    FAULT_NAMED(CKF_RESTORE_KEY_NOT_NEEDED),
+    FAULT_NAMED(CKF_CLOCK_ON_TOKEN),
+    FAULT_NAMED(CKF_PROTECTED_AUTHENTICATION_PATH),
+    FAULT_NAMED(CKF_DUAL_CRYPTO_OPERATIONS),
+    FAULT_NAMED(CKF_TOKEN_INITIALIZED),
+    FAULT_NAMED(CKF_SECONDARY_AUTHENTICATION),
+    FAULT_NAMED(CKF_USER_PIN_COUNT_LOW),
+    FAULT_NAMED(CKF_USER_PIN_FINAL_TRY),
+    FAULT_NAMED(CKF_USER_PIN_LOCKED),
+    FAULT_NAMED(CKF_USER_PIN_TO_BE_CHANGED),
+    FAULT_NAMED(CKF_SO_PIN_COUNT_LOW),
+    FAULT_NAMED(CKF_SO_PIN_FINAL_TRY),
+    FAULT_NAMED(CKF_SO_PIN_LOCKED),
+    FAULT_NAMED(CKF_SO_PIN_TO_BE_CHANGED),
+    // p11-kit's 2.40 header lacks the name of the bit PKCS#11 v2.40 gives it.
+    Named{"CKF_ERROR_STATE", 0x01000000UL},
+};
+
+constexpr Named slot_flags[] = {
+    FAULT_NAMED(CKF_TOKEN_PRESENT),
+    FAULT_NAMED(CKF_REMOVABLE_DEVICE),
+    FAULT_NAMED(CKF_HW_SLOT),
+};
+
+#undef FAULT_NAMED
+
+#define FAULT_NAME_ENTRY(name) #name,
+constexpr const char* function_names[] = {
+    FAULT_LIST_FUNCTIONS(FAULT_NAME_ENTRY) "C_GetInterfaceList", "C_GetInterface"};
+#undef FAULT_NAME_ENTRY
+static_assert(std::size(function_names) == function_count);
+
+template <std::size_t N>
+std::optional<unsigned long> value_of(const Named (&table)[N], std::string_view name) {
+    auto found = std::find_if(std::begin(table), std::end(table),
+                              [&](const Named& entry) { return name == entry.name; });
+    if (found == std::end(table))
+        return std::nullopt;
+    return found->value;
+}
+
+}  // namespace
+
+const char* function_name(Function function) {
+    return function_names[std::size_t(function)];
+}
+
+std::optional<Function> function_by_name(std::string_view name) {
+    for (std::size_t i = 0; i < function_count; ++i) {
+        if (name == function_names[i])
+            return Function(i);
+    }
+    return std::nullopt;
+}
+
+std::string rv_name(CK_RV rv) {
+    auto found = std::find_if(std::begin(return_values), std::end(return_values),
+                              [&](const Named& entry) { return entry.value == rv; });
+    if (found != std::end(return_values))
+        return found->name;
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%lx", static_cast<unsigned long>(rv));
+    return text;
+}
+
+std::optional<CK_RV> rv_by_name(std::string_view name) {
+    return value_of(return_values, name);
+}
+
+std::optional<CK_FLAGS> token_flag_by_name(std::string_view name) {
+    return value_of(token_flags, name);
+}
+
+std::optional<CK_FLAGS> slot_flag_by_name(std::string_view name) {
+    return value_of(slot_flags, name);
+}
+
+}  // namespace fault
