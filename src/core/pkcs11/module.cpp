@@ -210,6 +210,17 @@ void Module::initialize() {
     finalize_ = true;
 }
 
+void Module::reinitialize() {
+    if (initialized_ && finalize_) {
+        CK_RV rv = cryptoki_.finalize();
+        if (rv != CKR_OK && rv != CKR_CRYPTOKI_NOT_INITIALIZED)
+            log::warning("pkcs11", "C_Finalize before initialising again: " + ckr_name(rv));
+    }
+    initialized_ = false;
+    finalize_ = false;
+    initialize();
+}
+
 ModuleInfo Module::info() const {
     ModuleInfo info;
     CK_RV rv = cryptoki_.get_info(&info.raw);

@@ -47,6 +47,9 @@ class Module {
     // not finalised by us). Anything else throws CoreCode::module_init_failed with the CKR
     // cause.
     void initialize();
+    // C_Finalize and C_Initialize again, for a module that lost its state
+    // (CKR_CRYPTOKI_NOT_INITIALIZED). Every session and handle from before is gone.
+    void reinitialize();
     bool initialized() const { return initialized_; }
     bool finalize_on_close() const { return finalize_; }
 

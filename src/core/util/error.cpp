@@ -164,6 +164,11 @@ Error& Error::with_cause(const Error& cause) {
     return *this;
 }
 
+Error& Error::with_recovery(RecoveryNote note) {
+    recovery_ = note;
+    return *this;
+}
+
 void Error::refresh() {
     what_ = message();
 }

@@ -85,6 +85,14 @@ TaxonomyEntry lookup_taxonomy(ErrorDomain domain, std::uint32_t code);
 // "CKR_PIN_INCORRECT", "SCARD_E_NO_SMARTCARD", "SW 6983", "CKR_VENDOR_DEFINED+0x12".
 std::string code_name(ErrorDomain domain, std::uint32_t code);
 
+// What recovery did before this error was given up on: the attempts made, and whether
+// any recovery action itself worked (a reconnect, say) although the operation then
+// failed again.
+struct RecoveryNote {
+    int attempts = 0;
+    bool action_worked = false;
+};
+
 // Where the failure happened; empty fields are unknown.
 struct ErrorContext {
     std::string module;
@@ -107,6 +115,7 @@ class Error : public std::exception {
     const std::string& reason() const { return reason_; }
     const ErrorContext& context() const { return context_; }
     const Error* cause() const { return cause_.get(); }
+    const RecoveryNote& recovery() const { return recovery_; }
 
     bool is(ErrorDomain domain, std::uint32_t code) const {
         return domain_ == domain && code_ == code;
@@ -126,6 +135,7 @@ class Error : public std::exception {
     Error& with_slot(std::string slot);
     Error& with_token(std::string token);
     Error& with_cause(const Error& cause);
+    Error& with_recovery(RecoveryNote note);
 
     const char* what() const noexcept override { return what_.c_str(); }
 
@@ -140,6 +150,7 @@ class Error : public std::exception {
     std::string hint_;
     ErrorContext context_;
     std::shared_ptr<const Error> cause_;
+    RecoveryNote recovery_;
     std::string what_;
 };
 

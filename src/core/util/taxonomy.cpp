@@ -298,7 +298,8 @@ const std::array pcsc_rows = {
           ""),
     SCARD(SCARD_W_RESET_CARD, C::card_state, S::warning, A::reconnect,
           "the card was reset, so its state (selected application, login) is lost", ""),
-    SCARD(SCARD_W_REMOVED_CARD, C::card_state, S::error, A::user_action, "the card was removed",
+    // Reconnecting waits, within the timeout, for the card to be put back.
+    SCARD(SCARD_W_REMOVED_CARD, C::card_state, S::error, A::reconnect, "the card was removed",
           "insert the card and try again"),
     SCARD(SCARD_W_SECURITY_VIOLATION, C::authentication, S::error, A::none,
           "access was denied because of a security violation", ""),
