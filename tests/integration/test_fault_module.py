@@ -166,6 +166,8 @@ class FailureTest(FaultModuleTestCase):
                 self.assertErrorDocument(r, EXIT_MIDDLEWARE)
                 self.assertIn("cactool fault module: ", r.stderr)
                 self.assertIn(reason, r.stderr)
+                self.assertEqual([(c.function, c.call, c.rv, c.how) for c in self.calls()],
+                                 [("C_GetFunctionList", 0, "CKR_GENERAL_ERROR", "config-error")])
 
 
 class RewriteTest(FaultModuleTestCase):

@@ -184,7 +184,10 @@ template <std::size_t N, typename Lookup>
 InfoRewrite info_rewrite(const json& value, const std::string& where, const InfoField (&fields)[N],
                          Lookup flag_lookup) {
     InfoRewrite rewrite;
-    for (const auto& [key, item] : value.items()) {
+    for (const auto& entry : value.items()) {
+        // Named, not a structured binding: clang before 16 cannot capture those.
+        const std::string& key = entry.key();
+        const json& item = entry.value();
         std::string at = where + "." + key;
         if (key == "slot") {
             rewrite.slot = slot_id(item, at);

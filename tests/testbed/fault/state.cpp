@@ -31,6 +31,11 @@ State& State::get() {
 }
 
 CK_RV State::load() {
+    {
+        // First, so that a configuration that cannot be used is in the log too.
+        std::lock_guard lock(mutex_);
+        open_log();
+    }
     const char* path = std::getenv("CACTOOL_FAULT_CONFIG");
     try {
         if (path == nullptr || *path == '\0')
@@ -39,7 +44,6 @@ CK_RV State::load() {
         std::lock_guard lock(mutex_);
         load_real(config->module);
         config_ = std::move(config);
-        open_log();
         return CKR_OK;
     } catch (const std::exception& error) {
         say(error.what());
