@@ -20,7 +20,7 @@ namespace {
 
 // Subcommands SPEC.md names that this release does not have yet; naming one gets a
 // clear answer rather than "unexpected argument".
-constexpr std::string_view later_subcommands[] = {"diag", "errors-report"};
+constexpr std::string_view later_subcommands[] = {"diag"};
 
 const Command command_table[] = {
     {"slots", "PKCS#11 modules, slots and tokens, with flags and PIN status", setup_slots},
@@ -29,6 +29,8 @@ const Command command_table[] = {
     {"readers", "PC/SC readers, their state, the card's ATR and what it identifies", setup_readers},
     {"watch", "reader and card events as they happen, one line each", setup_watch},
     {"apdu", "send APDUs or a scriptor script to a card, with status word meanings", setup_apdu},
+    {"errors-report", "what the error journal recorded: counts, recovery rate and patterns",
+     setup_errors_report},
 };
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {

@@ -28,6 +28,7 @@ Runner setup_login(CLI::App& app);
 Runner setup_readers(CLI::App& app);
 Runner setup_watch(CLI::App& app);
 Runner setup_apdu(CLI::App& app);
+Runner setup_errors_report(CLI::App& app);
 
 std::span<const Command> commands();
 
