@@ -4,14 +4,15 @@
 # bash splits "--format=pem" at the '=' (COMP_WORDBREAKS), so a lone "=" word
 # means the option before it is waiting for its value.
 
-_cactool_subcommands="slots certs login readers watch apdu"
+_cactool_subcommands="slots certs login readers watch apdu errors-report"
 
 _cactool_global_options="--json -v --verbose -q --quiet --trace --module --reader --slot
     --token --timeout --config --journal --no-journal --color --version -h --help"
 
 # Options that take a value, so the word after them is not a subcommand.
 _cactool_value_options="--module --reader --slot --token --timeout --config --journal --color
-    --pin-env --pin-file --export --format --ca-file --ca-dir --at --script --expect --exec"
+    --pin-env --pin-file --export --format --ca-file --ca-dir --at --script --expect --exec
+    --since --until --category --code -o --output --pattern-count --pattern-window"
 
 _cactool_subcommand_options() {
     case $1 in
@@ -22,6 +23,8 @@ _cactool_subcommand_options() {
     readers) echo "" ;;
     watch) echo "--once --wait-card --exec" ;;
     apdu) echo "--script --expect --chain --tlv --no-get-response" ;;
+    errors-report) echo "--since --until --category --code --include-context --include-rotated
+        --rotate -o --output --pattern-count --pattern-window" ;;
     esac
 }
 
@@ -56,7 +59,11 @@ _cactool_value() {
     case $option in
     --color) mapfile -t COMPREPLY < <(compgen -W "auto always never" -- "$cur") ;;
     --format) mapfile -t COMPREPLY < <(compgen -W "pem der" -- "$cur") ;;
-    --config | --pin-file | --ca-file | --journal)
+    --category)
+        mapfile -t COMPREPLY < <(compgen -W "usage configuration middleware communication
+            card_state authentication token internal" -- "$cur")
+        ;;
+    --config | --pin-file | --ca-file | --journal | -o | --output)
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         ;;
@@ -129,4 +136,5 @@ _cactool() {
     return 0
 }
 
-complete -F _cactool cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu
+complete -F _cactool cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu \
+    cactool-errors-report

@@ -17,7 +17,9 @@ function __cactool_subcommand
         end
         switch $word
             case --module --reader --slot --token --timeout --config --journal --color \
-                --pin-env --pin-file --export --format --ca-file --ca-dir --at
+                --pin-env --pin-file --export --format --ca-file --ca-dir --at --script \
+                --expect --exec --since --until --category --code -o --output \
+                --pattern-count --pattern-window
                 set skip_next 1
             case '-*'
             case '*'
@@ -54,7 +56,8 @@ function __cactool_p11kit_tokens
     p11-kit list-modules 2>/dev/null | string match -r -g '^\s+token: (.+)$'
 end
 
-for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu
+for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu \
+    cactool-errors-report
     complete -c $cmd -f
 
     # Global options, accepted before or after the subcommand.
@@ -88,8 +91,11 @@ complete -c cactool -n __cactool_needs_subcommand -a watch \
     -d 'Reader and card events as they happen, one line each'
 complete -c cactool -n __cactool_needs_subcommand -a apdu \
     -d 'Send APDUs or a scriptor script to a card, with status word meanings'
+complete -c cactool -n __cactool_needs_subcommand -a errors-report \
+    -d 'What the error journal recorded: counts, recovery rate and patterns'
 
-for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu
+for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu \
+    cactool-errors-report
     complete -c $cmd -n '__cactool_using slots' -l all-modules \
         -d 'Every module p11-kit knows plus detected ones'
     complete -c $cmd -n '__cactool_using slots' -l mechanisms -d "Also list each token's mechanisms"
@@ -133,6 +139,23 @@ for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cac
     complete -c $cmd -n '__cactool_using apdu' -l tlv -d 'Decode response data as BER-TLV'
     complete -c $cmd -n '__cactool_using apdu' -l no-get-response \
         -d 'Leave 61xx answers for the next command to fetch'
+
+    set -l report "__cactool_using errors-report"
+    complete -c $cmd -n $report -l since -x \
+        -d 'Only records at or after this RFC 3339 time, or this long ago (24h, 7d)'
+    complete -c $cmd -n $report -l until -x \
+        -d 'Only records at or before this RFC 3339 time, or this long ago'
+    complete -c $cmd -n $report -l category -x \
+        -a 'usage configuration middleware communication card_state authentication token internal' \
+        -d 'Only these categories'
+    complete -c $cmd -n $report -l code -x -d 'Only these codes: names or numbers'
+    complete -c $cmd -n $report -l include-context -d 'List the matching records themselves'
+    complete -c $cmd -n $report -l include-rotated -d 'Also read the previous journal file'
+    complete -c $cmd -n $report -l rotate -d 'Move the journal aside and report on it'
+    complete -c $cmd -n $report -s o -l output -r -F -d 'Write the JSON report to a file'
+    complete -c $cmd -n $report -l pattern-count -x \
+        -d 'Failures of one code and operation that make a pattern'
+    complete -c $cmd -n $report -l pattern-window -x -d 'How close together they must be'
 
     for sub in certs login
         complete -c $cmd -n "__cactool_using $sub" -l pin-stdin \

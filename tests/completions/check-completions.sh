@@ -45,17 +45,26 @@ globals="--color --config --help --journal --json --module --no-journal --quiet 
 
 # "command line|expected matches"
 cases=(
-  "cactool |apdu certs login readers slots watch"
+  "cactool |apdu certs errors-report login readers slots watch"
   "cactool s|slots"
   "cactool a|apdu"
+  "cactool e|errors-report"
+  "cactool errors-report --|$globals --category --code --include-context --include-rotated --output
+    --pattern-count --pattern-window --rotate --since --until"
+  "cactool-errors-report --pattern-|--pattern-count --pattern-window"
+  "cactool errors-report --category |authentication card_state communication configuration internal
+    middleware token usage"
+  "cactool errors-report --category c|card_state communication configuration"
+  "cactool errors-report --output |dirA fileB"
+  "cactool errors-report --since 24h --r|--reader --rotate"
   "cactool apdu --|$globals --chain --expect --no-get-response --script --tlv"
   "cactool-apdu --t|--timeout --tlv --token --trace"
   "cactool r|readers"
   "cactool w|watch"
   "cactool watch --|$globals --exec --once --wait-card"
   "cactool --c|--color --config"
-  "cactool --json |apdu certs login readers slots watch"
-  "cactool --module x |apdu certs login readers slots watch"
+  "cactool --json |apdu certs errors-report login readers slots watch"
+  "cactool --module x |apdu certs errors-report login readers slots watch"
   "cactool certs --pin-|--pin-env --pin-file --pin-stdin"
   "cactool login --|$globals --check --force --pin-env --pin-file --pin-stdin --so"
   "cactool-slots --|$globals --all-modules --mechanisms"
@@ -139,7 +148,8 @@ check_shell() {
 }
 
 # The link names must be registered too.
-for name in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu; do
+for name in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu \
+  cactool-errors-report; do
   if ! bash -c 'source "$1"; complete -p "$2"' _ "$completions/cactool.bash" "$name" >/dev/null
   then
     echo "FAIL bash: no completion registered for $name"
@@ -166,7 +176,7 @@ completion_options() (
 
 check_against_help() {
   local sub want got
-  for sub in "" slots certs login readers watch apdu; do
+  for sub in "" slots certs login readers watch apdu errors-report; do
     # shellcheck disable=SC2086 # no subcommand word for the global options
     want=$(help_options "$cactool" $sub)
     got=$(completion_options "$sub")
