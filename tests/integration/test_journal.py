@@ -297,6 +297,16 @@ class UnwritableJournalTest(unittest.TestCase):
                 proc = self.run_mounted(mount, journal)
                 self.assertSameButOneWarning(journal, proc, os.strerror(errno.EROFS))
 
+    def test_quiet_silences_the_warning(self):
+        journal = self.mount / "journal.jsonl"
+        proc = self.run_mounted("mount -t tmpfs -o ro,size=16k tmpfs '%s'" % self.mount, journal,
+                                extra=["-q"])
+        reference = testlib.run_cactool(["--no-journal", "-q"] + self.args, self.env)
+        self.assertEqual(proc.returncode, reference.rc)
+        self.assertEqual(proc.stdout, reference.stdout_bytes)
+        self.assertEqual(proc.stderr.decode(), reference.stderr)
+        self.assertNotIn("warning", reference.stderr)
+
     def test_a_full_file_system(self):
         journal = self.mount / "journal.jsonl"
         mount = "mount -t tmpfs -o size=16k tmpfs '%s'" % self.mount

@@ -235,6 +235,9 @@ TEST_CASE("damaged lines are rejected") {
         {"time a date only", with_member("time", "\"2026-12-04\"")},
         {"time impossible", with_member("time", "\"2026-02-30T21:00:00.123Z\"")},
         {"time as number", with_member("time", "1796418000")},
+        // Before 1900 or after 2199; 1013 is also beyond the clock (1677 to 2262).
+        {"time in 1013", with_member("time", "\"1013-12-04T21:00:00.500Z\"")},
+        {"time in 2263", with_member("time", "\"2263-01-01T00:00:00.000Z\"")},
         {"leading zero", with_member("pid", "04242")},
         {"bare minus", with_member("pid", "-")},
         {"NUL inside a string", nul_inside},
@@ -248,6 +251,8 @@ TEST_CASE("damaged lines are rejected") {
         {"short unicode escape", with_member("message", "\"\\u00e\"")},
         {"single quotes", with_member("message", "'text'")},
         {"over 64 KiB", with_member("message", "\"" + long_message + "\"")},
+        {"number past a double in an unknown key",
+         example_line.substr(0, example_line.size() - 1) + R"(,"x":[1e999]})"},
         {"deep nesting in an unknown key", example_line.substr(0, example_line.size() - 1) +
                                                R"(,"x":)" + std::string(100, '[') +
                                                std::string(100, ']') + "}"},
@@ -256,6 +261,16 @@ TEST_CASE("damaged lines are rejected") {
         CAPTURE(name);
         CHECK_FALSE(parse_journal_line(line));
     }
+}
+
+TEST_CASE("times from 1900 to 2199 are read") {
+    auto early = parse_journal_line(with_member("time", "\"1900-01-01T00:00:00.000Z\""));
+    auto late = parse_journal_line(with_member("time", "\"2199-12-31T23:59:59.999Z\""));
+    REQUIRE(early);
+    REQUIRE(late);
+    CHECK(early->time == time_from_date("1900-01-01T00:00:00Z", 0));
+    CHECK(late->time == time_from_date("2199-12-31T23:59:59Z", 999));
+    CHECK(to_journal_line(*early).starts_with(R"({"time":"1900-01-01T00:00:00.000Z",)"));
 }
 
 TEST_CASE("a line of exactly 64 KiB is read, one byte more is not") {

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cactool_config.hpp"
 #include "core/util/text.hpp"
@@ -26,10 +27,11 @@ namespace {
 constexpr std::size_t message_budget = 16 * 1024;
 constexpr std::size_t field_budget = 4 * 1024;
 
-// Times a line can carry, in seconds from the Unix epoch: years 1000 to 9999 in UTC, the
-// ones whose year is written in RFC 3339's four digits without padding.
-constexpr std::int64_t first_second = -354285LL * 86400;
-constexpr std::int64_t end_second = 2932897LL * 86400;
+// Times a line can carry, in seconds from the Unix epoch: 1900 to 2199. A journal has no
+// business outside them, and system_clock counts nanoseconds in 64 bits, which reach only
+// from 1677 to 2262.
+constexpr std::int64_t first_second = -25567LL * 86400;
+constexpr std::int64_t end_second = 84006LL * 86400;
 
 // ---------------------------------------------------------------------------
 // Writing
@@ -258,6 +260,10 @@ bool Reader::number(std::string_view& out) {
             return false;
     }
     out = s_.substr(start, pos_ - start);
+    // RFC 8259 section 6 lets a reader limit the range of numbers; this one, like most,
+    // refuses those past a double's (1e999), wherever they are.
+    if (out.find_first_of("eE") != std::string_view::npos || out.size() > 300)
+        return std::isfinite(std::strtod(std::string(out).c_str(), nullptr));
     return true;
 }
 
@@ -478,6 +484,11 @@ JournalRecord record_from_error(const Error& error, std::string_view subcommand,
     record.action = entry.action;
     record.attempt = attempt;
     record.outcome = outcome;
+    // The error a command ends with after recovery attempts: given up on, after that many.
+    if (kind == JournalKind::error && error.recovery().attempts > 0) {
+        record.attempt = error.recovery().attempts;
+        record.outcome = Outcome::gave_up;
+    }
     record.reader = context.reader;
     record.slot = context.slot;
     record.token_label = context.token;

@@ -140,6 +140,7 @@ class JournalWriter {
     bool open_file();
     bool lock_current();
     bool rotate();
+    bool current_size(std::uint64_t& size) const;
     bool write_locked(std::string_view data);
     bool fail(const std::string& reason);
 

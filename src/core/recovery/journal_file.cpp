@@ -203,31 +203,38 @@ bool JournalWriter::rotate() {
     std::string older = path_ + ".1";
     if (rename(path_.c_str(), older.c_str()) != 0)
         return false;
-    int old_fd = fd_;
+    // Closing drops the lock: writers waiting for it find the file renamed and reopen.
+    // The new file may meanwhile be created, written, even rotated by another writer;
+    // lock_current() copes with all of that.
+    close(fd_);
     fd_ = -1;
-    bool opened = open_file() && flock_retrying(fd_, LOCK_EX) == 0;
-    int saved = errno;
-    close(old_fd);  // releases the old file's lock, letting its waiters see the rotation
-    errno = saved;
-    return opened;
+    return lock_current();
 }
 
-bool JournalWriter::write_locked(std::string_view data) {
+bool JournalWriter::current_size(std::uint64_t& size) const {
     struct stat st {};
     if (fstat(fd_, &st) != 0)
         return false;
-    auto size = std::uint64_t(st.st_size);
+    size = std::uint64_t(st.st_size);
+    return true;
+}
+
+bool JournalWriter::write_locked(std::string_view data) {
+    std::uint64_t size = 0;
+    if (!current_size(size))
+        return false;
     if (max_bytes_ != 0 && size != 0 && size + data.size() > max_bytes_) {
-        if (!rotate())
+        // After rotation the new file is not necessarily empty: another writer may have
+        // got its lock first. Its size is what a short write is cut back to.
+        if (!rotate() || !current_size(size))
             return false;
-        size = 0;
     }
     ssize_t written = write_retrying(fd_, data);
     if (written == ssize_t(data.size()))
         return true;
     int saved = written < 0 ? errno : ENOSPC;
     if (written > 0 && ftruncate(fd_, off_t(size)) != 0) {
-        // The partial line stays; readers will count it as damaged.
+        // Nothing more to try: the partial line stays, and readers count it as damaged.
     }
     errno = saved;
     return false;
