@@ -6,14 +6,17 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "cli/pin_input.hpp"
+#include "cli/recovery.hpp"
 #include "cli/token_selection.hpp"
 #include "core/card/pin_policy.hpp"
 #include "core/pkcs11/objects.hpp"
 #include "core/pkcs11/session.hpp"
 #include "core/pkcs11/uri.hpp"
+#include "core/recovery/token_recovery.hpp"
 #include "core/util/log.hpp"
 #include "core/util/time.hpp"
 #include "core/x509/certificate.hpp"
@@ -358,7 +361,9 @@ int run_certs(Context& ctx, CertsOptions& options) {
         anchors = load_anchors(ctx, options);
 
     TokenInModule found = open_selected_token(ctx);
-    Session session(found.module.cryptoki(), found.slot->id);
+    // The token may go away while it is read (a card pulled and put back); the reading
+    // then starts again in a new session, and what was printed is not printed again.
+    TokenRecoverer token(found.module, found.slot->id, found.token());
     std::optional<Login> login;
     if (options.login && (found.token().flags & CKF_LOGIN_REQUIRED) == 0) {
         log::info("pkcs11", "the token needs no login: all its objects are visible already");
@@ -368,59 +373,72 @@ int run_certs(Context& ctx, CertsOptions& options) {
         bool pin_pad = (found.token().flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
         std::optional<Secret> pin = read_pin(options.pin, pin_pad, "user PIN");
         if (pin) {
-            login.emplace(session, UserType::user, *pin);
+            login.emplace(token.session(), UserType::user, *pin);
         } else {
-            login.emplace(session, UserType::user);
+            login.emplace(token.session(), UserType::user);
         }
+        token.logged_in();
     }
 
-    // Validation and export need every certificate at once; a plain listing reads and
-    // parses each one only when it is written, and lets it go after.
     const Cryptoki& cryptoki = found.module.cryptoki();
-    std::vector<Listed> listed;
-    for (CK_OBJECT_HANDLE handle : certificate_handles(cryptoki, session.handle()))
-        listed.push_back(Listed{CertificateObject{handle, {}, {}, {}, {}}, {}, {}, {}, {}});
-    auto load = [&](Listed& l) {
-        if (!l.loaded) {
-            l.object = read_certificate(cryptoki, session.handle(), l.object.handle);
-            l.loaded = true;
-        }
-        summarize(l, now);
-    };
-    if (anchors || !options.export_to.empty()) {
-        for (Listed& l : listed)
-            load(l);
-    }
-    if (anchors)
-        validate_all(listed, *anchors, at);
-    if (!options.export_to.empty())
-        export_all(listed, options);
-
     // Without a login, a token that requires one may be hiding its private keys.
     bool keys_visible = login.has_value() || (found.token().flags & CKF_LOGIN_REQUIRED) == 0;
-    TokenView view{found.token(), piv_module_from_manufacturer(found.info.manufacturer),
-                   private_key_ids(found.module.cryptoki(), session.handle()), keys_visible};
-    bool chain_failed = std::any_of(listed.begin(), listed.end(), [](const Listed& l) {
-        return l.validation && !l.validation->ok;
+    bool chain_failed = false;
+    bool begun = false;
+    std::set<std::string> printed;  // id, label and fingerprint of each certificate shown
+    RunRecovery recovery(ctx);
+    recovery.policy().run(Repeatable::yes, token, [&] {
+        CK_SESSION_HANDLE session = token.session().handle();
+        // Validation and export need every certificate at once; a plain listing reads and
+        // parses each one only when it is written, and lets it go after.
+        std::vector<Listed> listed;
+        for (CK_OBJECT_HANDLE handle : certificate_handles(cryptoki, session))
+            listed.push_back(Listed{CertificateObject{handle, {}, {}, {}, {}}, {}, {}, {}, {}});
+        auto load = [&](Listed& l) {
+            if (!l.loaded) {
+                l.object = read_certificate(cryptoki, session, l.object.handle);
+                l.loaded = true;
+            }
+            summarize(l, now);
+        };
+        if (anchors || !options.export_to.empty()) {
+            for (Listed& l : listed)
+                load(l);
+        }
+        if (anchors)
+            validate_all(listed, *anchors, at);
+        if (!options.export_to.empty() && !begun)
+            export_all(listed, options);
+
+        TokenView view{found.token(), piv_module_from_manufacturer(found.info.manufacturer),
+                       private_key_ids(cryptoki, session), keys_visible};
+        chain_failed = std::any_of(listed.begin(), listed.end(), [](const Listed& l) {
+            return l.validation && !l.validation->ok;
+        });
+        // Each certificate is written as soon as its entry is made and then let go, so a
+        // token with hundreds of certificates costs little more memory than one with a few.
+        if (!begun && ctx.out.json()) {
+            ctx.out.begin_list(Json{{"token", token_reference_json(found.token())}},
+                               "certificates");
+        } else if (!begun && options.export_to != "-") {
+            ctx.out.text("token " + terminal_safe(found.token().label) + ": " +
+                         std::to_string(listed.size()) + " certificate" +
+                         (listed.size() == 1 ? "" : "s") + "\n");
+        }
+        begun = true;
+        for (Listed& l : listed) {
+            load(l);
+            Json entry = certificate_json(l, view);
+            l = Listed{};
+            std::string key = entry["id"].dump() + entry["label"].dump() + entry["sha256"].dump();
+            if (!printed.insert(key).second)
+                continue;
+            if (ctx.out.json())
+                ctx.out.list_item(entry);
+            else if (options.export_to != "-")
+                print_certificate(ctx.out, entry);
+        }
     });
-    // Each certificate is written as soon as its entry is made and then let go, so a
-    // token with hundreds of certificates costs little more memory than one with a few.
-    if (ctx.out.json()) {
-        ctx.out.begin_list(Json{{"token", token_reference_json(found.token())}}, "certificates");
-    } else if (options.export_to != "-") {
-        ctx.out.text("token " + terminal_safe(found.token().label) + ": " +
-                     std::to_string(listed.size()) + " certificate" +
-                     (listed.size() == 1 ? "" : "s") + "\n");
-    }
-    for (Listed& l : listed) {
-        load(l);
-        Json entry = certificate_json(l, view);
-        l = Listed{};
-        if (ctx.out.json())
-            ctx.out.list_item(entry);
-        else if (options.export_to != "-")
-            print_certificate(ctx.out, entry);
-    }
     if (ctx.out.json())
         ctx.out.end_list();
     return chain_failed ? exit_failed : exit_ok;

@@ -104,6 +104,10 @@ std::size_t visible_width(std::string_view s) {
 }  // namespace
 
 int exit_code_for(const Error& error) {
+    // Whatever the code, a failure that recovery tried to mend and could not is the
+    // "failed after recovery attempts" of the exit codes: the card or token came and went.
+    if (error.recovery().attempts > 0)
+        return exit_communication;
     for (const ExitRule& rule : exit_rules) {
         if (error.is(rule.domain, rule.code))
             return rule.exit_code;
@@ -122,7 +126,9 @@ Json error_json(const Error& error) {
         {"message", error.message()},
         {"hint", hint},
         {"recovery",
-         {{"action", to_string(entry.action)}, {"attempted", false}, {"succeeded", false}}},
+         {{"action", to_string(entry.action)},
+          {"attempted", error.recovery().attempts > 0},
+          {"succeeded", error.recovery().action_worked}}},
     };
 }
 
@@ -165,6 +171,7 @@ void Output::begin_list(Json head, std::string_view list_key) const {
         std::cout << ",\n  " << Json(key).dump() << ": " << indented_json(value, "  ");
     std::cout << ",\n  " << Json(std::string(list_key)).dump() << ": [";
     first_item_ = true;
+    list_open_ = true;
 }
 
 void Output::list_item(const Json& item) const {
@@ -175,6 +182,7 @@ void Output::list_item(const Json& item) const {
 void Output::end_list() const {
     std::cout << (first_item_ ? "]\n}\n" : "\n  ]\n}\n");
     std::cout.flush();
+    list_open_ = false;
 }
 
 void Output::text(std::string_view line) const {
@@ -190,8 +198,16 @@ int Output::failure(const Error& error) const {
               << terminal_safe(error.message()) << '\n';
     if (!hint.empty())
         std::cerr << "hint: " << terminal_safe(hint) << '\n';
-    if (json_)
+    if (json_ && list_open_) {
+        // A listing already under way stays one JSON document: the entries written so far,
+        // then the error that cut it short.
+        std::cout << (first_item_ ? "]" : "\n  ]")
+                  << ",\n  \"error\": " << indented_json(error_json(error), "  ") << "\n}\n";
+        std::cout.flush();
+        list_open_ = false;
+    } else if (json_) {
         document(Json{{"error", error_json(error)}});
+    }
     note_failure(error);
     return exit_code_for(error);
 }

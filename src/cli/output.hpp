@@ -75,6 +75,7 @@ class Output {
     bool json_ = false;
     bool color_ = false;
     mutable bool first_item_ = true;
+    mutable bool list_open_ = false;  // begin_list() without end_list() yet
     std::function<void(const Error&)> failure_hook_;
 };
 
