@@ -279,6 +279,40 @@ class RewriteTest(FaultModuleTestCase):
         self.assertTrue(1 < len(too_small) <= 10, "bounded retries: %r" % too_small)
 
 
+
+class RecoveryTest(FaultModuleTestCase):
+    """Faults the recovery policy handles: the expected actions are the error taxonomy's,
+    the expected certificates the fixture's (fingerprints by openssl)."""
+
+    def main_fingerprints(self):
+        return {testlib.sha256_of_der_openssl(c.der) for c in self.hsm.certs_on(sf.MAIN)}
+
+    def certs(self, env, code=0):
+        return self.json_of(self.cactool("certs", "--module", self.fault, "--token", sf.MAIN,
+                                         "--json", env=env), code)
+
+    def test_a_session_that_became_invalid_is_opened_again(self):
+        env = self.fault_env(faults=[{"function": "C_FindObjects", "call": 1,
+                                      "rv": "CKR_SESSION_HANDLE_INVALID"}])
+        doc = self.certs(env)
+        self.assertEqual({c["sha256"] for c in doc["certificates"]}, self.main_fingerprints())
+        self.assertEqual(len(self.calls("C_OpenSession")), 2)
+
+    def test_one_failed_attribute_read_costs_no_certificate(self):
+        env = self.fault_env(faults=[{"function": "C_GetAttributeValue", "call": 3,
+                                      "rv": "CKR_DEVICE_ERROR"}])
+        doc = self.certs(env)
+        self.assertEqual({c["sha256"] for c in doc["certificates"]}, self.main_fingerprints())
+        self.assertEqual([c.how for c in self.calls("C_GetAttributeValue")].count("injected"), 1)
+
+    def test_reads_that_keep_failing_give_one_document_and_the_communication_code(self):
+        env = self.fault_env(faults=[{"function": "C_GetAttributeValue", "from": 3,
+                                      "rv": "CKR_DEVICE_ERROR"}])
+        r = self.cactool("certs", "--module", self.fault, "--token", sf.MAIN, "--json",
+                         env=env)
+        self.assertEqual(self.assertErrorDocument(r, EXIT_COMMUNICATION)["name"],
+                         "CKR_DEVICE_ERROR")
+
 # -- PKCS#11 calls made here through ctypes, in a child process (SoftHSM2 reads its
 #    configuration once per process) -----------------------------------------------
 
