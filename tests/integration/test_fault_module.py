@@ -20,7 +20,7 @@ import softhsm_fixture as sf
 import testlib
 from base import tearDownModule  # noqa: F401 (removes the fixture's folder)
 
-# PKCS#11 v2.40 section 3.2 (token flags) and 11.1 (return values).
+# PKCS#11 v2.40 section 3.2 (token flags) and 5.1 (return values).
 CKF_LOGIN_REQUIRED = 0x4
 CKF_USER_PIN_COUNT_LOW = 0x10000
 CKF_USER_PIN_FINAL_TRY = 0x20000
@@ -322,7 +322,7 @@ class Version(ctypes.Structure):
 
 
 class FunctionList(ctypes.Structure):
-    # The head of CK_FUNCTION_LIST (PKCS#11 v2.40 section 5.16), as far as the probes use it.
+    # The head of CK_FUNCTION_LIST (PKCS#11 v2.40 section 3.6), as far as the probes use it.
     _fields_ = [("version", Version)] + [
         (name, ctypes.c_void_p) for name in (
             "C_Initialize", "C_Finalize", "C_GetInfo", "C_GetFunctionList", "C_GetSlotList",
@@ -330,7 +330,7 @@ class FunctionList(ctypes.Structure):
 
 
 class Interface(ctypes.Structure):
-    # CK_INTERFACE, PKCS#11 3.0 section 5.4.
+    # CK_INTERFACE of PKCS#11 3.0.
     _fields_ = [("name", ctypes.c_char_p), ("functions", ctypes.c_void_p),
                 ("flags", ctypes.c_ulong)]
 

@@ -21,7 +21,7 @@ constexpr std::size_t max_list_entries = 64;
 constexpr unsigned long max_call_number = 1000000000UL;
 constexpr unsigned max_delay_ms = 60000;
 
-// PKCS#11 v2.40 sections 3.2 and 3.3: the text fields of CK_TOKEN_INFO and CK_SLOT_INFO,
+// PKCS#11 v2.40 section 3.2: the text fields of CK_TOKEN_INFO and CK_SLOT_INFO,
 // under the names the standard gives them.
 constexpr InfoField token_fields[] = {
     {"label", offsetof(CK_TOKEN_INFO, label), sizeof(CK_TOKEN_INFO::label)},

@@ -212,7 +212,7 @@ CK_FUNCTION_LIST make_function_list() {
 
 CK_FUNCTION_LIST function_list = make_function_list();
 
-// CK_INTERFACE of PKCS#11 3.0 section 5.4, which p11-kit's 2.40 header does not define.
+// CK_INTERFACE of PKCS#11 3.0, which p11-kit's 2.40 header does not define.
 struct Interface {
     CK_UTF8CHAR* name;
     void* functions;

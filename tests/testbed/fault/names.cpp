@@ -18,7 +18,7 @@ struct Named {
 #symbol, symbol     \
     }
 
-// The return values PKCS#11 v2.40 section 11.1 defines, as p11-kit's header has them.
+// The return values PKCS#11 v2.40 section 5.1 defines, as p11-kit's header has them.
 constexpr Named return_values[] = {
     FAULT_NAMED(CKR_OK),
     FAULT_NAMED(CKR_CANCEL),
