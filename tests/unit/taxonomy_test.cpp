@@ -1,0 +1,83 @@
+// The taxonomy against the headers this build compiles with: every CKR_* that p11-kit's
+// pkcs11.h defines and every SCARD_* result that pcsc-lite's pcsclite.h defines has a row
+// of its own, with a meaning, a category and a recovery action, at the header's value.
+// The headers are read as text at test time, so a newer header with a new code fails
+// here until the table learns it.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/util/error.hpp"
+
+using namespace cac;
+
+namespace {
+
+struct Defined {
+    std::string name;
+    std::uint32_t value;
+};
+
+// `#define NAME (VALUE)` lines whose name starts with `prefix`; the value is the first
+// number on the line (as pkcs11.h writes "(0x1b0UL)" and pcsclite.h "((LONG)0x80100001)").
+std::vector<Defined> defines(const std::string& path, const std::string& prefix) {
+    std::ifstream in(path);
+    REQUIRE_MESSAGE(in.good(), "cannot read " << path);
+    std::vector<Defined> out;
+    const std::regex line_re("^#define\\s+(" + prefix + "\\w+)\\s+(.*)$");
+    const std::regex number_re("0x[0-9a-fA-F]+|[0-9]+");
+    std::string line;
+    while (std::getline(in, line)) {
+        std::smatch m;
+        if (!std::regex_match(line, m, line_re))
+            continue;
+        std::string rest = m[2];
+        std::smatch n;
+        if (!std::regex_search(rest, n, number_re))
+            continue;  // defined as another name
+        out.push_back({m[1], std::uint32_t(std::stoul(n.str(), nullptr, 0))});
+    }
+    return out;
+}
+
+void check_rows(ErrorDomain domain, const std::vector<Defined>& codes) {
+    for (const Defined& code : codes) {
+        CAPTURE(code.name);
+        TaxonomyEntry entry = lookup_taxonomy(domain, code.value);
+        CHECK(entry.code == code.value);
+        CHECK_FALSE(entry.name.empty());
+        CHECK_FALSE(entry.meaning.empty());
+        // One value may carry two names (pcsc-lite's SCARD_E_UNEXPECTED and
+        // SCARD_E_UNSUPPORTED_FEATURE are both 0x8010001F); the row then has one of them.
+        bool alias = false;
+        for (const Defined& other : codes)
+            alias = alias || (other.value == code.value && other.name == entry.name);
+        CHECK(alias);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("every CKR_* of pkcs11.h has a row") {
+    std::vector<Defined> codes = defines(CACTOOL_PKCS11_H, "CKR_");
+    // The vendor range's base is written as a shift, not a number; it is checked below.
+    std::erase_if(codes, [](const Defined& d) { return d.name == "CKR_VENDOR_DEFINED"; });
+    REQUIRE(codes.size() > 80);
+    check_rows(ErrorDomain::pkcs11, codes);
+}
+
+TEST_CASE("vendor-defined CKR values get a generic row that keeps their value") {
+    TaxonomyEntry entry = lookup_taxonomy(ErrorDomain::pkcs11, 0x80000012);
+    CHECK(entry.category == Category::middleware);
+    CHECK(code_name(ErrorDomain::pkcs11, 0x80000012) == "CKR_VENDOR_DEFINED+0x12");
+}
+
+TEST_CASE("every SCARD_* result of pcsclite.h has a row") {
+    std::vector<Defined> codes = defines(CACTOOL_PCSCLITE_H, "SCARD_[SEWFP]_");
+    REQUIRE(codes.size() > 50);
+    check_rows(ErrorDomain::pcsc, codes);
+}
