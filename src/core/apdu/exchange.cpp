@@ -1,6 +1,7 @@
 #include "core/apdu/exchange.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace cac {
 namespace {
@@ -100,13 +101,13 @@ ApduResponse ApduExchanger::Run::send(const ApduCommand& cmd, TransmitPurpose pu
     result_.stats.bytes_sent += t.command.size();
     result_.stats.bytes_received += t.response.size();
     result_.stats.transmits += 1;
-    result_.transmissions.push_back(t);
-    if (t.response.size() < 2) {
+    const Transmission& kept = result_.transmissions.emplace_back(std::move(t));
+    if (kept.response.size() < 2) {
         throw Error(ErrorDomain::pcsc, kCommDataLost, "transmit the APDU",
-                    "the answer has " + std::to_string(t.response.size()) +
+                    "the answer has " + std::to_string(kept.response.size()) +
                         " byte(s), without a status word");
     }
-    ApduResponse response = ApduResponse::decode(t.response);
+    ApduResponse response = ApduResponse::decode(kept.response);
     last_sw_ = response.sw;
     last_cla_ = get_response_cla(cmd.cla);
     return response;

@@ -47,7 +47,11 @@ struct Pending {
     }
 
     void add(std::string_view piece, std::size_t line, std::size_t column) {
-        if (!hex.empty()) {
+        if (hex.empty()) {
+            // Most commands are one line: one allocation each instead of a few per line.
+            hex.reserve(piece.size());
+            origin.reserve(piece.size());
+        } else {
             hex += ' ';
             origin.emplace_back(line, column);
         }

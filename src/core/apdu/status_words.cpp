@@ -151,6 +151,24 @@ std::string fill_in(std::string_view text, unsigned n) {
     return out;
 }
 
+// Each row's pattern as a value and a mask, read once: meaning() runs for every exchange a
+// script makes, and reading the patterns again each time cost more than the transmit.
+struct RowBits {
+    bool valid = false;
+    std::uint16_t value = 0;
+    std::uint16_t mask = 0;
+};
+
+const std::array<RowBits, rows.size()>& row_bits() {
+    static const std::array<RowBits, rows.size()> bits = [] {
+        std::array<RowBits, rows.size()> table{};
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            table[i].valid = pattern_bits(rows[i].pattern, table[i].value, table[i].mask);
+        return table;
+    }();
+    return bits;
+}
+
 SwClass class_by_sw1(StatusWord sw) {
     if (sw.sw1 == 0x90 || sw.sw1 == 0x61)
         return SwClass::success;
@@ -191,9 +209,11 @@ SwMeaning meaning(StatusWord sw, SwDialect dialect) {
     const StatusWordRow* best = nullptr;
     int best_rank = -1;
     std::uint16_t best_mask = 0;
-    for (const StatusWordRow& row : rows) {
-        std::uint16_t value = 0, mask = 0;
-        if (!pattern_bits(row.pattern, value, mask) || (sw.value() & mask) != value)
+    const auto& bits = row_bits();
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const StatusWordRow& row = rows[i];
+        std::uint16_t mask = bits[i].mask;
+        if (!bits[i].valid || (sw.value() & mask) != bits[i].value)
             continue;
         if (row.dialect != SwDialect::iso && row.dialect != dialect)
             continue;

@@ -1,6 +1,7 @@
 #include "core/pcsc/card_handle.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "core/util/error.hpp"
@@ -129,13 +130,15 @@ Bytes CardHandle::transmit(std::span<const std::uint8_t> command) const {
     const SCARD_IO_REQUEST* pci = pci_for(protocol_);
     if (pci == nullptr)
         throw failure(SCARD_E_PROTO_MISMATCH, "transmit to the card");
-    Bytes response(MAX_BUFFER_SIZE_EXTENDED);
-    DWORD length = DWORD(response.size());
-    LONG rv = api_.transmit(handle_, pci, command, nullptr, response.data(), &length);
+    // Room for the longest answer, left uninitialised: zeroing 64 KiB for every APDU cost
+    // more than the rest of an exchange put together, and only `length` bytes are read.
+    constexpr std::size_t capacity = MAX_BUFFER_SIZE_EXTENDED;
+    auto buffer = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
+    DWORD length = DWORD(capacity);
+    LONG rv = api_.transmit(handle_, pci, command, nullptr, buffer.get(), &length);
     if (rv != SCARD_S_SUCCESS)
         throw failure(rv, "transmit to the card");
-    response.resize(std::min<std::size_t>(length, response.size()));
-    return response;
+    return Bytes(buffer.get(), buffer.get() + std::min<std::size_t>(length, capacity));
 }
 
 Bytes CardHandle::control(DWORD code, std::span<const std::uint8_t> input,

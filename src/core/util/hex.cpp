@@ -19,11 +19,12 @@ int digit_value(char c) {
 }  // namespace
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
-    std::string text;
-    text.reserve(bytes.size() * 2);
-    for (std::uint8_t b : bytes) {
-        text += lower_digits[b >> 4];
-        text += lower_digits[b & 0x0f];
+    // Written in place: `apdu` spells every command and answer, and appending a character
+    // at a time cost more than the rest of formatting an exchange.
+    std::string text(bytes.size() * 2, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        text[2 * i] = lower_digits[bytes[i] >> 4];
+        text[2 * i + 1] = lower_digits[bytes[i] & 0x0f];
     }
     return text;
 }
