@@ -4,8 +4,12 @@
 //
 // Everything is read and checked before the card is touched: a malformed APDU or script
 // is a usage error (exit 2) that names where the problem is, and the card sees nothing.
-// Once the exchanges start, each one is kept; a failure on the way (the card removed)
-// still shows the exchanges done so far, then the error.
+// Once the exchanges start, text shows each one as it ends and keeps none of them; JSON
+// keeps each for the one document. A failure on the way (the card removed) still shows
+// the exchanges done so far, then the error.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -180,24 +184,25 @@ void tlv_text(const Context& ctx, const std::vector<TlvNode>& nodes, std::uint32
     }
 }
 
-void exchange_text(const Context& ctx, const Json& entry, const ExchangeResult& result, bool tlv) {
-    ctx.out.text("> " + entry["command"].get<std::string>());
+void exchange_text(const Context& ctx, const ScriptStep& step, const ExchangeResult& result,
+                   bool tlv) {
+    ctx.out.text("> " + command_text(step.command.encode()));
     if (result.failure)
         return;
-    if (!result.response.data.empty())
-        ctx.out.text("< " + to_hex(result.response.data));
-    std::string sw = result.response.sw.hex();
-    std::string line = "  SW " + sw + ": " + entry["meaning"].get<std::string>();
-    if (!entry["expected"].is_null()) {
-        bool ok = entry["ok"].get<bool>();
-        line += "  (expected " + entry["expected"].get<std::string>() + ": " +
+    const ApduResponse& response = result.response;
+    if (!response.data.empty())
+        ctx.out.text("< " + to_hex(response.data));
+    std::string line = "  SW " + response.sw.hex() + ": " + response.meaning().text;
+    if (!step.expect.empty()) {
+        bool ok = step.accepts(response.sw);
+        line += "  (expected " + expectation_text(step.expect) + ": " +
                 (ok ? ctx.out.good("ok") : ctx.out.bad("MISMATCH")) + ")";
     }
     ctx.out.text(terminal_safe(line));
     if (result.interrupted)
         ctx.out.text("  interrupted: " + terminal_safe(result.note));
-    if (tlv && !result.response.data.empty()) {
-        TlvDocument doc = parse_tlv(result.response.data);
+    if (tlv && !response.data.empty()) {
+        TlvDocument doc = parse_tlv(response.data);
         tlv_text(ctx, doc.nodes, 0, "  ");
         for (const TlvIssue& issue : doc.issues)
             ctx.out.text("  tlv " + std::string(issue.error ? "error" : "warning") + " at " +
@@ -205,15 +210,51 @@ void exchange_text(const Context& ctx, const Json& entry, const ExchangeResult& 
     }
 }
 
+using Clock = std::chrono::steady_clock;
+
+// What a run keeps. Text is written as each exchange ends and nothing of it is kept, so a
+// script of any length runs in the same memory; JSON keeps each exchange's entry, because
+// the document is written once, at the end.
 struct RunState {
     Json exchanges = Json::array();
     bool mismatch = false;
     std::optional<Error> failure;
+    std::size_t sent = 0;
+    std::optional<Clock::time_point> deadline;
+    double timeout_seconds = 0;
 };
+
+// --timeout (or CAC_CARD_TIMEOUT, or the config's timeout) bounds the whole script, from
+// the start of its transaction. PC/SC cannot cancel an SCardTransmit that is waiting for
+// the card, so the bound is checked before each command: the command in flight when it
+// passes still gets its answer, and the next one is not sent. Without any of the three the
+// script is not bounded: the built-in default would cut long scripts short.
+std::optional<Clock::time_point> script_deadline(const Context& ctx) {
+    const char* env = std::getenv("CAC_CARD_TIMEOUT");
+    bool given = !ctx.options.timeout.empty() || (env != nullptr && *env != '\0') ||
+                 ctx.config.timeout_seconds.has_value();
+    if (!given)
+        return std::nullopt;
+    auto bound = std::chrono::duration<double>(ctx.timeout_seconds);
+    return Clock::now() + std::chrono::duration_cast<Clock::duration>(bound);
+}
+
+Error past_deadline(const ScriptStep& step, const RunState& state) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", state.timeout_seconds);
+    return Error(ErrorDomain::pcsc, std::uint32_t(SCARD_E_TIMEOUT),
+                 "send the command of line " + std::to_string(step.line),
+                 "the script ran past --timeout (" + std::string(seconds) + " s) after " +
+                     std::to_string(state.sent) + " command(s)");
+}
 
 void run_steps(const Context& ctx, pcsc::CardHandle& card, const Script& script,
                ApduExchanger& exchanger, const ApduOptions& options, RunState& state) {
     for (const ScriptStep& step : script.steps) {
+        if (state.deadline && Clock::now() >= *state.deadline) {
+            state.failure = past_deadline(step, state);
+            return;
+        }
         if (step.kind == ScriptStep::Kind::reset) {
             card.reconnect(pcsc::ShareMode::shared, pcsc::protocols::any, pcsc::Disposition::reset);
             exchanger.forget_pending();
@@ -221,14 +262,16 @@ void run_steps(const Context& ctx, pcsc::CardHandle& card, const Script& script,
             continue;
         }
         ExchangeResult result = exchanger.exchange(step.command);
-        Json entry = exchange_json(step, result, options.tlv);
-        exchange_text(ctx, entry, result, options.tlv);
-        state.exchanges.push_back(entry);
+        state.sent += 1;
+        if (ctx.out.json())
+            state.exchanges.push_back(exchange_json(step, result, options.tlv));
+        else
+            exchange_text(ctx, step, result, options.tlv);
         if (result.failure) {
             state.failure = *result.failure;
             return;
         }
-        state.mismatch = state.mismatch || !entry["ok"].get<bool>();
+        state.mismatch = state.mismatch || !step.accepts(result.response.sw);
     }
 }
 
@@ -246,14 +289,19 @@ int run_apdu(Context& ctx, const ApduOptions& options) {
     ApduExchanger exchanger(channel, exchange_options);
 
     RunState state;
+    state.timeout_seconds = ctx.timeout_seconds;
     {
         pcsc::Transaction transaction = card.begin_transaction();
+        state.deadline = script_deadline(ctx);
         try {
             run_steps(ctx, card, script, exchanger, options, state);
         } catch (const Error& error) {
             state.failure = error;  // a reset that failed
         }
     }
+    // The exchanges written so far come before the error, also when stdout and stderr
+    // are the same file (2>&1).
+    std::cout.flush();
     int code = state.mismatch ? exit_sw_mismatch : exit_ok;
     if (state.failure) {
         code = ctx.out.json() ? exit_code_for(*state.failure) : ctx.out.failure(*state.failure);
@@ -263,10 +311,11 @@ int run_apdu(Context& ctx, const ApduOptions& options) {
         }
     }
     if (ctx.out.json()) {
-        Json body{{"reader", reader}, {"exchanges", state.exchanges}};
+        Json body{{"reader", reader}};
+        body["exchanges"] = std::move(state.exchanges);
         if (state.failure)
             body["error"] = error_json(*state.failure);
-        ctx.out.document(body);
+        ctx.out.document(std::move(body));
     }
     return code;
 }

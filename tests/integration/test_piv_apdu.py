@@ -204,27 +204,60 @@ class ApduOnTheSimulatedCard(CactoolTestCase):
         self.assertIn("line 1, column", r.stderr)
         self.assertEqual(card_apdus(), [], "a malformed APDU reached the card")
 
-    def test_card_removed_mid_script_exits_7_with_earlier_exchanges(self):
+    def remove_card_mid_script(self, lines, *options):
+        """Runs `lines` as a script with slow answers, removes the card 2.5 s in, puts it
+        back; returns the exit status, stdout and stderr."""
         testbed.cardctl("delay", "400")
-        lines = [SELECT_PIV] + [GET_CERT_9A] * 20
         with tempfile.TemporaryDirectory(prefix="cactool-apdu-") as tmp:
             path = Path(tmp) / "slow.txt"
             path.write_text("\n".join(lines) + "\n")
             proc = subprocess.Popen(
-                [testlib.cactool_path(), "--json", "apdu", "--script", path],
+                [testlib.cactool_path(), *options, "apdu", "--script", path],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
             time.sleep(2.5)
             testbed.cardctl("remove")
             out, err = proc.communicate(timeout=60)
         testbed.cardctl("delay", "0")
         testbed.cardctl("insert")
-        self.assertEqual(proc.returncode, 7, err.decode())
+        return proc.returncode, out, err
+
+    def test_card_removed_mid_script_exits_7_with_earlier_exchanges(self):
+        lines = [SELECT_PIV] + [GET_CERT_9A] * 20
+        returncode, out, err = self.remove_card_mid_script(lines, "--json")
+        self.assertEqual(returncode, 7, err.decode())
         doc = json.loads(out)
         done = [x for x in doc["exchanges"] if x["sw"] is not None]
         self.assertGreaterEqual(len(done), 1, doc)
         self.assertLess(len(done), len(lines), doc)
         self.assertEqual(done[0]["sw"], "9000")
         self.assertIn("error", doc)
+
+    def test_card_removed_mid_script_in_text_still_prints_earlier_exchanges(self):
+        # Into a pipe, text is written in blocks: what was done must still come out.
+        lines = [SELECT_PIV] * 21
+        returncode, out, err = self.remove_card_mid_script(lines)
+        self.assertEqual(returncode, 7, err.decode())
+        answered = [line for line in out.decode().splitlines() if line.startswith("  SW ")]
+        self.assertGreaterEqual(len(answered), 1, out)
+        self.assertLess(len(answered), len(lines), out)
+        self.assertTrue(all(line.startswith("  SW 9000") for line in answered), out)
+        self.assertIn("error", err.decode())
+
+    def test_timeout_bounds_the_script_and_the_next_command_is_not_sent(self):
+        # Each answer comes 2 s late; with a 1 s bound the first command's answer arrives
+        # after the bound, so the card must see that command and no other.
+        testbed.cardctl("delay", "2000")
+        try:
+            script = "\n".join([SELECT_PIV, GET_CERT_9A, GET_CERT_9A]) + "\n"
+            r = self.apdu("--json", "--timeout", "1", "--script", "-",
+                          input_bytes=script.encode())
+        finally:
+            testbed.cardctl("delay", "0")
+        doc = self.json_of(r, 1)
+        self.assertEqual([x["sw"] for x in doc["exchanges"]], ["9000"])
+        self.assertEqual(doc["error"]["name"], "SCARD_E_TIMEOUT")
+        self.assertIn("line 2", doc["error"]["message"])
+        self.assertEqual([c for c, _ in card_apdus()], [SELECT_PIV.upper()])
 
     def test_pcscd_stopped_exits_6_with_a_hint(self):
         testbed.cardctl("pcscd", "stop")
