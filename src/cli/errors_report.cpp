@@ -371,31 +371,25 @@ void replay(const Source& source, const ReportFilter& filter, std::uint64_t matc
     });
 }
 
-int run_errors_report(Context& ctx, const ReportOptions& options) {
-    const TimePoint now = std::chrono::system_clock::now();
-    ReportAggregator report(filter_from(options, now), rule_from(options, ctx.config));
-    if (options.rotate && options.include_rotated) {
-        throw usage("--rotate",
-                    "--rotate replaces PATH.1, so it cannot be combined with "
-                    "--include-rotated");
-    }
-
+// Finds the journal, moves it aside first with --rotate, and counts what it holds.
+Source read_journal(const Context& ctx, const ReportOptions& options, ReportAggregator& report) {
     Source source;
     source.journal = source.read = journal_path(ctx);
     source.include_rotated = options.include_rotated;
-    std::unique_ptr<AtomicFile> file;
-    if (!options.output.empty())
-        file = std::make_unique<AtomicFile>(options.output);
-    if (options.rotate && rotate_journal(source.journal)) {
+    if (options.rotate && rotate_journal(source.journal))
         source.rotated_to = source.read = source.journal + ".1";
-    }
     source.exists =
         file_exists(source.read) || (source.include_rotated && file_exists(source.read + ".1"));
     source.scan = scan_journal(source.read, source.include_rotated,
                                [&](const JournalRecord& record) { report.add(record); });
+    return source;
+}
 
+// The text on stdout, or the JSON document there (--json), and the JSON in `file` (-o).
+void write_report(const Context& ctx, const ReportOptions& options, const ReportAggregator& report,
+                  const Source& source, TimePoint now, AtomicFile* file) {
     Json document = report_json(report, source, now);
-    JsonSinks json(ctx.out.json(), file.get());
+    JsonSinks json(ctx.out.json(), file);
     json.begin(document);
     if (!ctx.out.json())
         print_report(ctx.out, document, options.include_context);
@@ -410,6 +404,22 @@ int run_errors_report(Context& ctx, const ReportOptions& options) {
         json.end_list();
     }
     json.end();
+}
+
+int run_errors_report(Context& ctx, const ReportOptions& options) {
+    const TimePoint now = std::chrono::system_clock::now();
+    ReportAggregator report(filter_from(options, now), rule_from(options, ctx.config));
+    if (options.rotate && options.include_rotated) {
+        throw usage("--rotate",
+                    "--rotate replaces PATH.1, so it cannot be combined with "
+                    "--include-rotated");
+    }
+    // Before the journal is touched: a report that cannot be written rotates nothing.
+    std::unique_ptr<AtomicFile> file;
+    if (!options.output.empty())
+        file = std::make_unique<AtomicFile>(options.output);
+    Source source = read_journal(ctx, options, report);
+    write_report(ctx, options, report, source, now, file.get());
     if (file) {
         file->commit();
         if (!ctx.out.json() && !ctx.options.quiet)
