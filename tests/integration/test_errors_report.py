@@ -457,6 +457,20 @@ class ErrorsReportTest(unittest.TestCase):
         # None of these was a rotation.
         self.assertTrue(self.journal.exists())
 
+    def test_what_failing_commands_journal_is_reported(self):
+        # SPEC.md: a missing module exits 6; the taxonomy names cactool's own code for it.
+        missing = self.dir / "no-such-pkcs11-module.so"
+        for _ in range(3):
+            r = testlib.run_cactool(["--journal", self.journal, "--module", missing, "slots"],
+                                    self.env)
+            self.assertEqual(r.rc, 6, r.describe())
+        doc = self.json_report("--pattern-count", "3", "--pattern-window", "1h")
+        self.assertEqual(doc["totals"]["errors"], 3)
+        self.assertEqual([(c["code"], c["count"]) for c in doc["by_code"]],
+                         [("CACTOOL_MODULE_NOT_FOUND", 3)])
+        self.assertEqual([b["module"] for b in doc["by_module"]], [str(missing)])
+        self.assertEqual([p["code"] for p in doc["patterns"]], ["CACTOOL_MODULE_NOT_FOUND"])
+
     def test_busybox_link(self):
         link = self.dir / "cactool-errors-report"
         os.symlink(testlib.cactool_path(), link)
