@@ -10,7 +10,7 @@ namespace cac::cli {
 
 class RunRecovery {
   public:
-    explicit RunRecovery(Context& ctx)
+    explicit RunRecovery(const Context& ctx)
         : observer_(ctx.journal.get(), ctx.subcommand),
           policy_(RecoveryLimits::from(ctx.config.retry, ctx.timeout_seconds), &observer_) {}
     RunRecovery(const RunRecovery&) = delete;

@@ -3,9 +3,11 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/recovery.hpp"
 #include "cli/token_selection.hpp"
 #include "core/pkcs11/mechanisms.hpp"
 #include "core/pkcs11/uri.hpp"
+#include "core/recovery/token_recovery.hpp"
 
 namespace cac::cli {
 namespace {
@@ -206,10 +208,15 @@ int run_slots(Context& ctx, const SlotsOptions& options) {
     }
     Json modules = Json::array();
     bool any_loaded = false;
+    RunRecovery recovery(ctx);
     for (const ModuleChoice& choice : choices) {
         try {
             Module module = Module::open(choice.path);
-            modules.push_back(module_json(ctx, module, options));
+            // Reading the slots changes nothing, so a module that fails once (a reader
+            // that hiccups, a module that lost its initialisation) is asked again.
+            ModuleRecoverer recoverer(module);
+            modules.push_back(recovery.policy().run(
+                Repeatable::yes, recoverer, [&] { return module_json(ctx, module, options); }));
             any_loaded = true;
         } catch (const Error& error) {
             if (!options.all_modules)

@@ -2,7 +2,9 @@
 
 #include <cstdlib>
 
+#include "cli/recovery.hpp"
 #include "core/pkcs11/uri.hpp"
+#include "core/recovery/token_recovery.hpp"
 #include "core/util/log.hpp"
 
 namespace cac::cli {
@@ -25,8 +27,14 @@ Module open_module(const Context& ctx) {
 
 TokenInModule open_selected_token(const Context& ctx) {
     TokenInModule found{open_module(ctx), {}, {}, nullptr};
-    found.info = found.module.info();
-    found.slots = list_slots(found.module.cryptoki());
+    // Reading the module's slots changes nothing: a failure that the taxonomy says can
+    // pass (a device error, a module that lost its initialisation) is recovered.
+    RunRecovery recovery(ctx);
+    ModuleRecoverer recoverer(found.module);
+    recovery.policy().run(Repeatable::yes, recoverer, [&] {
+        found.info = found.module.info();
+        found.slots = list_slots(found.module.cryptoki());
+    });
     TokenSelector selector{ctx.slot_id(), ctx.options.token};
     found.slot = &select_token(found.slots, selector, &found.info.raw);
     // Several tokens fit when nothing was chosen, or a URI left attributes out, or two

@@ -313,6 +313,34 @@ class RecoveryTest(FaultModuleTestCase):
         self.assertEqual(self.assertErrorDocument(r, EXIT_COMMUNICATION)["name"],
                          "CKR_DEVICE_ERROR")
 
+
+class RecoveryCaseTest(FaultModuleTestCase):
+    """Faults the error taxonomy names a recovery action for: one transient failure must
+    not end a command whose work can be repeated."""
+
+    # CKR_DEVICE_ERROR's action is "reconnect"; the listing is safe to repeat.
+    def test_one_device_error_on_the_slot_list_is_retried(self):
+        env = self.fault_env(faults=[{"function": "C_GetSlotList", "call": 1,
+                                      "rv": "CKR_DEVICE_ERROR"}])
+        self.slots(env)
+        self.assertEqual(self.calls("C_GetSlotList")[0].how, "injected")
+
+    # CKR_CRYPTOKI_NOT_INITIALIZED's action is "reinitialize_module".
+    def test_the_module_is_initialised_again_when_it_says_it_is_not(self):
+        env = self.fault_env(faults=[{"function": "C_GetSlotList", "call": 1,
+                                      "rv": "CKR_CRYPTOKI_NOT_INITIALIZED"}])
+        self.slots(env)
+        self.assertEqual(len(self.calls("C_Initialize")), 2)
+
+    # CKR_DEVICE_REMOVED's action is "reopen_session" once the token is back; here it
+    # never left.
+    def test_a_session_refused_once_as_removed_is_opened_again(self):
+        env = self.fault_env(faults=[{"function": "C_OpenSession", "call": 1,
+                                      "rv": "CKR_DEVICE_REMOVED"}])
+        doc = self.json_of(self.cactool("certs", "--module", self.fault, "--token", sf.MAIN,
+                                        "--json", env=env))
+        self.assertEqual(len(doc["certificates"]), len(self.hsm.certs_on(sf.MAIN)))
+
 # -- PKCS#11 calls made here through ctypes, in a child process (SoftHSM2 reads its
 #    configuration once per process) -----------------------------------------------
 

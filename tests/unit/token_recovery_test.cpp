@@ -92,11 +92,15 @@ TEST_CASE("the token is waited for and found again in another slot") {
     // Gone for two looks, then back in slot 4.
     Fixture f({{}, {}, {{4, "00112233"}}});
     REQUIRE(f.recoverer->can(RecoveryAction::reopen_session));
+    (void)f.recoverer->session();
     f.recoverer->recover(RecoveryAction::reopen_session, removed,
                          std::chrono::steady_clock::now() + 10s);
     CHECK(f.recoverer->slot() == 4);
     CHECK(f.slept.size() == 2);
     CHECK(f.fake.count("C_CloseSession") == 1);  // the old session
+    // The new session is opened by the next use, in the slot the token came back to.
+    CHECK(f.fake.count("C_OpenSession") == 1);
+    (void)f.recoverer->session();
     CHECK(f.fake.count("C_OpenSession") == 2);
 }
 
@@ -119,6 +123,22 @@ TEST_CASE("a logged-in session is not recovered; a plain retry still is") {
     CHECK_FALSE(f.recoverer->can(RecoveryAction::reinitialize_module));
     CHECK(f.recoverer->can(RecoveryAction::retry));
     CHECK_FALSE(f.recoverer->can(RecoveryAction::reestablish_context));
+}
+
+TEST_CASE("a module-wide read is retried, or retried after initialising the module again") {
+    FakeModule fake;
+    Module module = Module::adopt(&fake.list, "fake");
+    module.initialize();
+    ModuleRecoverer recoverer(module);
+    CHECK(recoverer.can(RecoveryAction::reconnect));
+    CHECK_FALSE(recoverer.can(RecoveryAction::reestablish_context));
+    CHECK_FALSE(recoverer.can(RecoveryAction::user_action));
+    recoverer.recover(RecoveryAction::reconnect, removed, std::chrono::steady_clock::now());
+    CHECK(fake.count("C_Finalize") == 0);
+    recoverer.recover(RecoveryAction::reinitialize_module, removed,
+                      std::chrono::steady_clock::now());
+    CHECK(fake.count("C_Finalize") == 1);
+    CHECK(fake.count("C_Initialize") == 2);
 }
 
 TEST_CASE("initialising the module again finalises it first") {

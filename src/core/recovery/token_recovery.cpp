@@ -6,6 +6,18 @@
 
 namespace cac {
 
+bool ModuleRecoverer::can(RecoveryAction action) const {
+    return action == RecoveryAction::retry || action == RecoveryAction::reconnect ||
+           action == RecoveryAction::reopen_session ||
+           action == RecoveryAction::reinitialize_module;
+}
+
+void ModuleRecoverer::recover(RecoveryAction action, const Error&,
+                              std::chrono::steady_clock::time_point) {
+    if (action == RecoveryAction::reinitialize_module)
+        module_.reinitialize();
+}
+
 TokenIdentity TokenIdentity::of(const TokenInfo& token) {
     return {token.label, token.serial, token.manufacturer, token.model};
 }
@@ -21,8 +33,12 @@ TokenRecoverer::TokenRecoverer(Module& module, CK_SLOT_ID slot, const TokenInfo&
       slot_(slot),
       token_(TokenIdentity::of(token)),
       access_(access),
-      sleep_([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }) {
-    session_.emplace(module_.cryptoki(), slot_, access_);
+      sleep_([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }) {}
+
+const Session& TokenRecoverer::session() {
+    if (!session_)
+        session_.emplace(module_.cryptoki(), slot_, access_);
+    return *session_;
 }
 
 bool TokenRecoverer::can(RecoveryAction action) const {
@@ -48,7 +64,8 @@ void TokenRecoverer::recover(RecoveryAction action, const Error&,
     if (action == RecoveryAction::reinitialize_module)
         module_.reinitialize();
     wait_for_token(deadline);
-    session_.emplace(module_.cryptoki(), slot_, access_);
+    // The session itself is opened by the operation's next run, through session(), so a
+    // failure to open it is that run's failure and is recovered in turn.
 }
 
 void TokenRecoverer::wait_for_token(std::chrono::steady_clock::time_point deadline) {

@@ -25,6 +25,21 @@
 
 namespace cac {
 
+// Recovery for work on a module as a whole (its slot list, its tokens' info): retried
+// as it is, or after initialising the module again. No session is involved, so the
+// actions meant for one (reconnect, reopen_session) are a plain retry here: the module
+// looks for its readers and cards afresh on the next call.
+class ModuleRecoverer : public Recoverer {
+  public:
+    explicit ModuleRecoverer(Module& module) : module_(module) {}
+    [[nodiscard]] bool can(RecoveryAction action) const override;
+    void recover(RecoveryAction action, const Error& error,
+                 std::chrono::steady_clock::time_point deadline) override;
+
+  private:
+    Module& module_;
+};
+
 struct TokenIdentity {
     std::string label;
     std::string serial;
@@ -39,12 +54,13 @@ class TokenRecoverer : public Recoverer {
   public:
     using Sleeper = std::function<void(std::chrono::milliseconds)>;
 
-    // Opens the first session on `slot`, which holds `token`.
+    // For `token`, last seen in `slot`. The session is opened when first asked for, so
+    // that a failure to open it can be recovered like any other.
     TokenRecoverer(Module& module, CK_SLOT_ID slot, const TokenInfo& token,
                    SessionAccess access = SessionAccess::read_only);
 
     // The session to work in; a new one after each recovery.
-    [[nodiscard]] const Session& session() const { return *session_; }
+    [[nodiscard]] const Session& session();
     [[nodiscard]] CK_SLOT_ID slot() const { return slot_; }
 
     // A login was made on the session: from now on it cannot be recovered.

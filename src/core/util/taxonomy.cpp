@@ -166,7 +166,11 @@ const std::array pkcs11_rows = {
         ""),
     CKR(CKR_CURVE_NOT_SUPPORTED, C::token, S::error, A::none,
         "the token does not support the curve", ""),
-    CKR(CKR_BUFFER_TOO_SMALL, C::internal, S::info, A::retry, "the output buffer is too small", ""),
+    // The size-then-fill protocol already asks again when this comes back; when it still
+    // reaches a caller, the module's answer kept changing, and more of the same will not do.
+    CKR(CKR_BUFFER_TOO_SMALL, C::middleware, S::error, A::none,
+        "the module's answer kept outgrowing the space it asked for",
+        "the module's list kept changing while it was read; try again"),
     CKR(CKR_SAVED_STATE_INVALID, C::middleware, S::error, A::none, "the saved state is invalid",
         ""),
     CKR(CKR_INFORMATION_SENSITIVE, C::token, S::info, A::none, "the information is sensitive", ""),
