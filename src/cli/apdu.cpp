@@ -221,7 +221,7 @@ struct RunState {
     std::optional<Error> failure;
     std::size_t sent = 0;
     std::optional<Clock::time_point> deadline;
-    double timeout_seconds = 0;
+    std::string bound;  // "--timeout (2 s)": where the deadline comes from, for the error
 };
 
 // --timeout (or CAC_CARD_TIMEOUT, or the config's timeout) bounds the whole script, from
@@ -229,23 +229,36 @@ struct RunState {
 // the card, so the bound is checked before each command: the command in flight when it
 // passes still gets its answer, and the next one is not sent. Without any of the three the
 // script is not bounded: the built-in default would cut long scripts short.
-std::optional<Clock::time_point> script_deadline(const Context& ctx) {
+//
+// bound_source() says where the user set the bound, as the error names it; empty when
+// nobody did.
+std::string bound_source(const Context& ctx) {
     const char* env = std::getenv("CAC_CARD_TIMEOUT");
-    bool given = !ctx.options.timeout.empty() || (env != nullptr && *env != '\0') ||
-                 ctx.config.timeout_seconds.has_value();
-    if (!given)
-        return std::nullopt;
+    if (!ctx.options.timeout.empty())
+        return "--timeout";
+    if (env != nullptr && *env != '\0')
+        return "CAC_CARD_TIMEOUT";
+    if (ctx.config.timeout_seconds)
+        return "the configuration's timeout_seconds";
+    return "";
+}
+
+void set_deadline(const Context& ctx, RunState& state) {
+    std::string source = bound_source(ctx);
+    if (source.empty())
+        return;
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", ctx.timeout_seconds);
+    state.bound = source + " (" + seconds + " s)";
     auto bound = std::chrono::duration<double>(ctx.timeout_seconds);
-    return Clock::now() + std::chrono::duration_cast<Clock::duration>(bound);
+    state.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(bound);
 }
 
 Error past_deadline(const ScriptStep& step, const RunState& state) {
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%g", state.timeout_seconds);
     return Error(ErrorDomain::pcsc, std::uint32_t(SCARD_E_TIMEOUT),
                  "send the command of line " + std::to_string(step.line),
-                 "the script ran past --timeout (" + std::string(seconds) + " s) after " +
-                     std::to_string(state.sent) + " command(s)");
+                 "the script ran past " + state.bound + " after " + std::to_string(state.sent) +
+                     " command(s)");
 }
 
 void run_steps(const Context& ctx, pcsc::CardHandle& card, const Script& script,
@@ -289,10 +302,9 @@ int run_apdu(Context& ctx, const ApduOptions& options) {
     ApduExchanger exchanger(channel, exchange_options);
 
     RunState state;
-    state.timeout_seconds = ctx.timeout_seconds;
     {
         pcsc::Transaction transaction = card.begin_transaction();
-        state.deadline = script_deadline(ctx);
+        set_deadline(ctx, state);
         try {
             run_steps(ctx, card, script, exchanger, options, state);
         } catch (const Error& error) {

@@ -257,6 +257,7 @@ class ApduOnTheSimulatedCard(CactoolTestCase):
         self.assertEqual([x["sw"] for x in doc["exchanges"]], ["9000"])
         self.assertEqual(doc["error"]["name"], "SCARD_E_TIMEOUT")
         self.assertIn("line 2", doc["error"]["message"])
+        self.assertIn("--timeout (1 s)", doc["error"]["message"])
         self.assertEqual([c for c, _ in card_apdus()], [SELECT_PIV.upper()])
 
     def test_pcscd_stopped_exits_6_with_a_hint(self):
