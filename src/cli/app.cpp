@@ -171,9 +171,11 @@ double resolve_timeout(const GlobalOptions& g, const Config& config) {
 
 // The journal of this run, fed with every failure the run reports from now on.
 //
-// A wrong command line (CoreCode::usage) is not journaled: a typo tells nothing about the
-// cards, readers and modules the journal is kept for. Errors CLI11 finds while parsing
-// never get here either, since the journal's own location may be what was mistyped.
+// An error that exits 2 (a usage error: an unknown option, a malformed value, an APDU or
+// script that does not parse, a config file that is not valid) is not journaled: a typo
+// tells nothing about the cards, readers and modules the journal is kept for. Errors
+// CLI11 finds while parsing never get here either, since the journal's own location may
+// be what was mistyped.
 //
 // A journal that cannot be written is said once on stderr (not with -q); the command's
 // output and exit code stay what they would be without a journal.
@@ -190,7 +192,7 @@ void open_journal(Context& ctx) {
         std::fwrite(line.data(), 1, line.size(), stderr);
     });
     ctx.out.on_failure([&ctx](const Error& error) {
-        if (error.is(CoreCode::usage))
+        if (exit_code_for(error) == exit_usage)
             return;
         try {
             ctx.journal->append(record_from_error(error, ctx.subcommand));

@@ -174,6 +174,12 @@ class JournalFromCactoolTest(unittest.TestCase):
         self.assertEqual(r.rc, EXIT_USAGE, r.describe())
         r = self.cactool("--journal", journal, "slotz")
         self.assertEqual(r.rc, EXIT_USAGE, r.describe())
+        # A config file that is not JSON is a usage error too (cactool(1), FILES: exit 2).
+        config = self.dir / "broken.json"
+        config.write_text("{ not json\n")
+        r = self.cactool("--journal", journal, "--config", config, "--module", self.missing,
+                         "slots")
+        self.assertEqual(r.rc, EXIT_USAGE, r.describe())
         self.assertFalse(journal.exists())
 
     def test_records_append_to_an_existing_journal(self):
