@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -67,10 +68,17 @@ std::string read_script_text(const std::string& path) {
         text << std::cin.rdbuf();
         return text.str();
     }
+    // A folder opens like a file on Linux and then reads as nothing: say so instead of
+    // running an empty script.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw usage("read script " + path, "it is a folder, not a script file");
     std::ifstream file(path, std::ios::binary);
     if (!file)
         throw usage("read script " + path, "cannot open the file");
     text << file.rdbuf();
+    if (file.bad())
+        throw usage("read script " + path, "the file could not be read");
     return text.str();
 }
 

@@ -119,10 +119,15 @@ int run_login(Context& ctx, LoginOptions& options) {
     const PinStatus& before = pin_of(found.token(), options.so);
     if (options.check)
         return report(ctx, found, options, before.locked ? "locked" : "ok", before);
-    if (before.locked)
+    if (before.locked) {
+        ctx.out.note_failure(
+            Error(ErrorDomain::pkcs11, CKR_PIN_LOCKED, "log in").with_token(found.token().label));
         return report(ctx, found, options, "locked", before);
+    }
     if (login_could_lock(retries_left(before), ctx.config.lockout_threshold) && !options.force) {
         log::warning("pkcs11", "refusing to log in: the token reports its final PIN try");
+        ctx.out.note_failure(
+            Error(CoreCode::lockout_guard, "log in").with_token(found.token().label));
         return report(ctx, found, options, "refused", before);
     }
     if (before.count_low)
@@ -143,10 +148,14 @@ int run_login(Context& ctx, LoginOptions& options) {
             login.emplace(session, user);
         }
     } catch (const Error& error) {
+        // These are answers, reported in login's own document rather than as an error
+        // document, but still failures worth keeping in the journal.
         if (error.is(ErrorDomain::pkcs11, CKR_PIN_INCORRECT)) {
+            ctx.out.note_failure(error);
             return report(ctx, found, options, "incorrect", status_now(found, options.so));
         }
         if (error.is(ErrorDomain::pkcs11, CKR_PIN_LOCKED)) {
+            ctx.out.note_failure(error);
             return report(ctx, found, options, "locked", status_now(found, options.so));
         }
         throw;

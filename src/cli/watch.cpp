@@ -19,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "cli/reader_selection.hpp"
 #include "core/pcsc/monitor.hpp"
+#include "core/util/log.hpp"
 
 extern char** environ;
 
@@ -226,8 +227,18 @@ int run_watch(Context& ctx, const WatchOptions& options) {
     }
     if (signals.stopped())
         return exit_ok;
-    // The time ran out: for --wait-card and --once, what was awaited did not come.
-    return options.wait_card || options.once ? exit_not_found : exit_ok;
+    // The time ran out: for --wait-card and --once, what was awaited did not come. That
+    // is an answer (exit 3), not a failure of the stack, so it is said on stderr and not
+    // journaled; with --json, stdout keeps only the events.
+    if (options.wait_card || options.once) {
+        if (log::level() != log::Level::quiet) {
+            std::cerr << "cactool: "
+                      << (options.wait_card ? "no card was present" : "no event came") << " within "
+                      << ctx.options.timeout << " s\n";
+        }
+        return exit_not_found;
+    }
+    return exit_ok;
 }
 
 }  // namespace

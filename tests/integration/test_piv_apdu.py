@@ -221,6 +221,18 @@ class ApduOnTheSimulatedCard(CactoolTestCase):
         testbed.cardctl("insert")
         return proc.returncode, out, err
 
+    def test_a_script_that_is_a_folder_or_unreadable_exits_2_and_sends_nothing(self):
+        folder = tempfile.mkdtemp()
+        try:
+            r = self.apdu("--script", folder)
+            self.assertExit(r, 2)
+            self.assertIn("folder", r.stderr)
+            r = self.apdu("--script", os.path.join(folder, "missing.script"))
+            self.assertExit(r, 2)
+        finally:
+            os.rmdir(folder)
+        self.assertEqual(card_apdus(), [], "an APDU reached the card")
+
     def test_card_removed_mid_script_exits_7_with_earlier_exchanges(self):
         lines = [SELECT_PIV] + [GET_CERT_9A] * 20
         returncode, out, err = self.remove_card_mid_script(lines, "--json")

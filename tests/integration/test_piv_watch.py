@@ -210,6 +210,11 @@ class WaitCard(unittest.TestCase):
         result = testlib.run_cactool(["watch", "--wait-card", "--timeout", "1"],
                                      testlib.clean_env(), timeout=30)
         self.assertEqual(result.rc, 3, result.describe())
+        self.assertIn("no card was present within 1 s", result.stderr)
+        # With --json, stdout holds events only (JSON Lines): none came.
+        result = testlib.run_cactool(["--json", "watch", "--wait-card", "--timeout", "1"],
+                                     testlib.clean_env(), timeout=30)
+        self.assertEqual((result.rc, result.stdout), (3, ""), result.describe())
 
         proc = subprocess.Popen(
             [testlib.cactool_path(), "watch", "--wait-card", "--timeout", "20"],

@@ -141,6 +141,21 @@ class Recovery(base.FaultModuleTestCase):
         self.assertEqual([(r["kind"], r["code"]) for r in self.journal_records()],
                          [("error", "CKR_PIN_INCORRECT")])
 
+    def test_login_answers_are_journaled_though_they_are_not_error_documents(self):
+        # A wrong PIN is login's answer ("incorrect", exit 4), yet a failure the journal
+        # keeps: the card said no.
+        env = self.fault_env(faults=[{"function": "C_Login", "rv": "CKR_PIN_INCORRECT"}])
+        env["CACTOOL_TEST_PIN"] = sf.WRONG_PIN
+        r = self.cactool("--journal", self.journal, "--module", self.fault, "--token",
+                         sf.MAIN, "--json", "login", "--pin-env", "CACTOOL_TEST_PIN", env=env)
+        self.assertEqual(self.json_of(r, EXIT_AUTH_FAILED)["result"], "incorrect")
+        self.assertEqual([(r["kind"], r["subcommand"], r["code"])
+                          for r in self.journal_records()],
+                         [("error", "login", "CKR_PIN_INCORRECT")])
+        self.assertNoSecret(r, sf.WRONG_PIN)
+        with open(self.journal) as f:
+            self.assertNotIn(sf.WRONG_PIN, f.read())
+
 
 if __name__ == "__main__":
     base.main()
