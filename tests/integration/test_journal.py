@@ -296,6 +296,20 @@ class UnwritableJournalTest(unittest.TestCase):
         self.assertEqual([l for l in lines if "warning" in l], [warning])
         self.assertEqual([l for l in lines if l != warning], reference.stderr.splitlines())
 
+    def test_a_fifo_or_a_device_is_no_journal_and_holds_nothing_up(self):
+        # A FIFO nobody reads would block open(2); a device would swallow the records.
+        fifo = self.dir / "fifo"
+        os.mkfifo(fifo)
+        for journal in (fifo, Path("/dev/null")):
+            with self.subTest(journal=str(journal)):
+                proc = subprocess.run([testlib.cactool_path(), "--journal", str(journal)]
+                                      + self.args, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, env=self.env, timeout=30)
+                self.assertSameButOneWarning(journal, proc, "it is not a regular file")
+        r = testlib.run_cactool(["--journal", str(fifo), "errors-report"], self.env,
+                                timeout=30)
+        self.assertIn("not a regular file", r.stderr)
+
     def test_a_read_only_folder(self):
         mount = "mount -t tmpfs -o ro,size=16k tmpfs '%s'" % self.mount
         for journal in (self.mount / "journal.jsonl", self.mount / "sub" / "journal.jsonl"):

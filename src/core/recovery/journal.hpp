@@ -147,6 +147,7 @@ class JournalWriter {
     std::string path_;
     std::uint64_t max_bytes_;
     int fd_ = -1;
+    std::string open_problem_;  // why the path cannot be a journal, beyond errno
     bool warned_ = false;
     std::function<void(const std::string&)> warn_;
 };

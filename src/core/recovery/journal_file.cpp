@@ -80,11 +80,19 @@ class LineScanner {
 
 void scan_file(const std::string& path, JournalScan& scan,
                const std::function<void(const JournalRecord&)>& visit) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Non-blocking and regular files only: a FIFO or a device such as /dev/zero named as
+    // the journal would otherwise hold the report forever.
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT)
             return;
         throw Error(CoreCode::io_error, "read the error journal " + path, std::strerror(errno));
+    }
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        throw Error(CoreCode::io_error, "read the error journal " + path,
+                    "it is not a regular file");
     }
     LineScanner scanner(scan, visit);
     std::vector<char> buffer(64 * 1024);
@@ -173,9 +181,21 @@ bool JournalWriter::fail(const std::string& reason) {
 bool JournalWriter::open_file() {
     if (fd_ >= 0)
         close(fd_);
-    fd_ = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    // Without O_NONBLOCK a FIFO at the path would hold the command until someone reads
+    // it; with it the open fails or succeeds at once, and only a regular file is kept.
+    const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK;
+    fd_ = open(path_.c_str(), flags, 0600);
     if (fd_ < 0 && errno == ENOENT && make_parent_folders(path_))
-        fd_ = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        fd_ = open(path_.c_str(), flags, 0600);
+    struct stat st {};
+    if (fd_ >= 0 && (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd_);
+        fd_ = -1;
+        open_problem_ = "it is not a regular file";
+        return false;
+    }
+    if (fd_ < 0 && errno == ENXIO)
+        open_problem_ = "it is not a regular file";
     return fd_ >= 0;
 }
 
@@ -246,7 +266,7 @@ bool JournalWriter::append_line(std::string_view line) {
         data.reserve(line.size() + 1);
         data.append(line).append(1, '\n');
         if (!lock_current())
-            return fail(std::strerror(errno));
+            return fail(open_problem_.empty() ? std::strerror(errno) : open_problem_);
         bool ok = write_locked(data);
         int saved = errno;
         flock_retrying(fd_, LOCK_UN);
