@@ -397,8 +397,11 @@ TEST_CASE("a journal that cannot be written gives one warning and false, never a
     CHECK_FALSE(throwing.append(numbered(1)));
 }
 
-TEST_CASE("a full device: ENOSPC is one warning") {
-    // /dev/full answers every write with ENOSPC (Linux null(4) man page).
+TEST_CASE("a device that takes no writes named as the journal: one warning, no throw") {
+    // /dev/full answers every write with ENOSPC (Linux null(4) man page); a writer may
+    // also refuse it before writing for not being a regular file. Either way the append
+    // fails, once loudly and then quietly. A full file system is tested on a real tmpfs
+    // by test_journal.py.
     if (!fs::exists("/dev/full"))
         return;
     JournalWriter writer("/dev/full", 0);
@@ -407,7 +410,7 @@ TEST_CASE("a full device: ENOSPC is one warning") {
     CHECK_FALSE(writer.append(numbered(1)));
     CHECK_FALSE(writer.append(numbered(2)));
     REQUIRE(warnings.size() == 1);
-    CHECK(warnings[0] == "cannot write the error journal /dev/full: No space left on device");
+    CHECK(warnings[0].starts_with("cannot write the error journal /dev/full: "));
 }
 
 TEST_CASE("scanning counts records and damaged lines, the rotated file first") {
