@@ -121,6 +121,10 @@ PatternRule rule_from(const ReportOptions& options, const Config& config) {
 class AtomicFile {
   public:
     explicit AtomicFile(std::string path) : path_(std::move(path)) {
+        // rename(2) would refuse a folder only after the whole report was made.
+        struct stat st {};
+        if (stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+            throw usage("-o", path_ + " is a folder; give the report file's name");
         std::size_t slash = path_.find_last_of('/');
         std::string folder = slash == std::string::npos ? "." : path_.substr(0, slash);
         std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);

@@ -371,6 +371,11 @@ class ErrorsReportTest(unittest.TestCase):
         self.assertEqual(r.rc, EXIT_FAILED, r.describe())
         self.assertIn("report", r.stderr)
         self.assertIn(os.strerror(2), r.stderr)
+        # A folder as FILE is a usage error found before any report is made or printed.
+        r = self.report("-o", self.dir)
+        self.assertEqual(r.rc, EXIT_USAGE, r.describe())
+        self.assertEqual(r.stdout, "", r.describe())
+        self.assertIn("is a folder", r.stderr)
 
     def test_output_into_a_read_only_folder(self):
         prefix = mount_namespace_command()
