@@ -5,8 +5,8 @@
 // here until the table learns it.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,24 +22,28 @@ struct Defined {
     std::uint32_t value;
 };
 
-// `#define NAME (VALUE)` lines whose name starts with `prefix`; the value is the first
-// number on the line (as pkcs11.h writes "(0x1b0UL)" and pcsclite.h "((LONG)0x80100001)").
-std::vector<Defined> defines(const std::string& path, const std::string& prefix) {
+// `#define NAME (VALUE)` lines whose name starts with one of `prefixes`; the value is the
+// first number on the line (pkcs11.h writes "(0x1b0UL)", pcsclite.h "((LONG)0x80100001)").
+// Plain string work rather than std::regex, which GCC 12 warns about under the sanitizers.
+std::vector<Defined> defines(const std::string& path, const std::vector<std::string>& prefixes) {
     std::ifstream in(path);
     REQUIRE_MESSAGE(in.good(), "cannot read " << path);
     std::vector<Defined> out;
-    const std::regex line_re("^#define\\s+(" + prefix + "\\w+)\\s+(.*)$");
-    const std::regex number_re("0x[0-9a-fA-F]+|[0-9]+");
     std::string line;
     while (std::getline(in, line)) {
-        std::smatch m;
-        if (!std::regex_match(line, m, line_re))
+        std::istringstream words(line);
+        std::string directive, name;
+        words >> directive >> name;
+        bool wanted = std::any_of(prefixes.begin(), prefixes.end(),
+                                  [&](const std::string& p) { return name.starts_with(p); });
+        if (directive != "#define" || !wanted)
             continue;
-        std::string rest = m[2];
-        std::smatch n;
-        if (!std::regex_search(rest, n, number_re))
+        std::string rest;
+        std::getline(words, rest);
+        std::size_t digit = rest.find_first_of("0123456789");
+        if (digit == std::string::npos)
             continue;  // defined as another name
-        out.push_back({m[1], std::uint32_t(std::stoul(n.str(), nullptr, 0))});
+        out.push_back({name, std::uint32_t(std::stoul(rest.substr(digit), nullptr, 0))});
     }
     return out;
 }
@@ -63,7 +67,7 @@ void check_rows(ErrorDomain domain, const std::vector<Defined>& codes) {
 }  // namespace
 
 TEST_CASE("every CKR_* of pkcs11.h has a row") {
-    std::vector<Defined> codes = defines(CACTOOL_PKCS11_H, "CKR_");
+    std::vector<Defined> codes = defines(CACTOOL_PKCS11_H, {"CKR_"});
     // The vendor range's base is written as a shift, not a number; it is checked below.
     std::erase_if(codes, [](const Defined& d) { return d.name == "CKR_VENDOR_DEFINED"; });
     REQUIRE(codes.size() > 80);
@@ -77,7 +81,8 @@ TEST_CASE("vendor-defined CKR values get a generic row that keeps their value") 
 }
 
 TEST_CASE("every SCARD_* result of pcsclite.h has a row") {
-    std::vector<Defined> codes = defines(CACTOOL_PCSCLITE_H, "SCARD_[SEWFP]_");
+    std::vector<Defined> codes =
+        defines(CACTOOL_PCSCLITE_H, {"SCARD_S_", "SCARD_E_", "SCARD_W_", "SCARD_F_", "SCARD_P_"});
     REQUIRE(codes.size() > 50);
     check_rows(ErrorDomain::pcsc, codes);
 }
