@@ -24,7 +24,7 @@
 #include "core/apdu/script.hpp"
 #include "core/apdu/tlv.hpp"
 #include "core/pcsc/card_handle.hpp"
-#include "core/pcsc/features.hpp"
+#include "core/pcsc/channel.hpp"
 
 namespace cac::cli {
 namespace {
@@ -122,27 +122,6 @@ std::string command_text(std::span<const std::uint8_t> apdu) {
         }
     }
     return to_hex(apdu);
-}
-
-class PcscChannel : public CardChannel {
-  public:
-    explicit PcscChannel(const pcsc::CardHandle& card) : card_(card) {}
-    Bytes transmit(std::span<const std::uint8_t> apdu) override { return card_.transmit(apdu); }
-
-  private:
-    const pcsc::CardHandle& card_;
-};
-
-// The reader's longest APDU from its part 10 properties: dwMaxAPDUDataSize 0 means short
-// APDUs only; a reader without the property is taken to carry extended ones.
-std::size_t max_apdu_size(const pcsc::CardHandle& card) {
-    pcsc::ReaderFeatures features = pcsc::read_features(card);
-    if (!features.properties || !features.properties->max_apdu_data_size)
-        return kMaxApduSize;
-    std::size_t data = *features.properties->max_apdu_data_size;
-    if (data <= kMaxShortData)
-        return 4 + 1 + kMaxShortData + 1;
-    return std::min(kMaxApduSize, 4 + 3 + data + 2);
 }
 
 double milliseconds(std::chrono::nanoseconds duration) {
@@ -305,8 +284,8 @@ int run_apdu(Context& ctx, const ApduOptions& options) {
     ExchangeOptions exchange_options;
     exchange_options.chain = options.chain;
     exchange_options.get_response = !options.no_get_response;
-    exchange_options.max_apdu_size = max_apdu_size(card);
-    PcscChannel channel(card);
+    exchange_options.max_apdu_size = pcsc::max_apdu_size(card);
+    pcsc::PcscChannel channel(card);
     ApduExchanger exchanger(channel, exchange_options);
 
     RunState state;

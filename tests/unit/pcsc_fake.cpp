@@ -108,17 +108,34 @@ LONG cancel(SCARDCONTEXT) {
     return SCARD_S_SUCCESS;
 }
 
+// The next result of a queue, or success when it is empty.
+LONG next_result(std::deque<LONG>& results) {
+    if (results.empty())
+        return SCARD_S_SUCCESS;
+    LONG rv = results.front();
+    results.pop_front();
+    return rv;
+}
+
 LONG connect(SCARDCONTEXT, LPCSTR, DWORD, DWORD, LPSCARDHANDLE card, LPDWORD protocol) {
     FakePcsc& fake = FakePcsc::current();
-    if (fake.connect_rv != SCARD_S_SUCCESS)
-        return fake.connect_rv;
+    LONG rv = next_result(fake.connect_results);
+    if (rv == SCARD_S_SUCCESS)
+        rv = fake.connect_rv;
+    if (rv != SCARD_S_SUCCESS)
+        return rv;
+    ++fake.connects;
     *card = 7;
     *protocol = fake.active_protocol;
     return SCARD_S_SUCCESS;
 }
 
-LONG reconnect(SCARDHANDLE, DWORD, DWORD, DWORD, LPDWORD protocol) {
-    *protocol = FakePcsc::current().active_protocol;
+LONG reconnect(SCARDHANDLE, DWORD, DWORD, DWORD initialization, LPDWORD protocol) {
+    FakePcsc& fake = FakePcsc::current();
+    fake.reconnects.push_back(initialization);
+    if (LONG rv = next_result(fake.reconnect_results); rv != SCARD_S_SUCCESS)
+        return rv;
+    *protocol = fake.active_protocol;
     return SCARD_S_SUCCESS;
 }
 
@@ -147,6 +164,8 @@ LONG transmit(SCARDHANDLE, const SCARD_IO_REQUEST* pci, LPCBYTE send, DWORD send
     FakePcsc& fake = FakePcsc::current();
     fake.send_pcis.push_back(pci);
     fake.sent.emplace_back(send, send + send_length);
+    if (LONG rv = next_result(fake.transmit_results); rv != SCARD_S_SUCCESS)
+        return rv;
     if (*recv_length < fake.response.size())
         return SCARD_E_INSUFFICIENT_BUFFER;
     std::memcpy(recv, fake.response.data(), fake.response.size());

@@ -48,6 +48,11 @@ struct FakePcsc {
 
     // Card side.
     LONG connect_rv = SCARD_S_SUCCESS;
+    std::deque<LONG> connect_results;    // consumed one per call before connect_rv
+    int connects = 0;                    // successful SCardConnect calls
+    std::deque<LONG> reconnect_results;  // consumed one per call; none left: success
+    std::vector<DWORD> reconnects;       // the dwInitialization of each SCardReconnect
+    std::deque<LONG> transmit_results;   // consumed one per call; none left: success
     DWORD active_protocol = SCARD_PROTOCOL_T1;
     std::vector<DWORD> dispositions;  // of each SCardDisconnect
     std::vector<const SCARD_IO_REQUEST*> send_pcis;

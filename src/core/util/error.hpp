@@ -59,6 +59,8 @@ enum class CoreCode : std::uint32_t {
     certificate_invalid,
     chain_invalid,
     internal,
+    // New codes go last: their values are in journals already written.
+    card_changed,
 };
 
 std::string_view to_string(ErrorDomain domain);

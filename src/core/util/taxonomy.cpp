@@ -223,7 +223,9 @@ const std::array pcsc_rows = {
     SCARD(SCARD_E_SHARING_VIOLATION, C::card_state, S::error, A::retry,
           "another application holds the card exclusively",
           "close the other application using the card"),
-    SCARD(SCARD_E_NO_SMARTCARD, C::card_state, S::error, A::user_action,
+    // At the start of a command an empty reader is simply "not found" (exit 3); during
+    // one, a card that went away is waited for, within the timeout, as a removed one is.
+    SCARD(SCARD_E_NO_SMARTCARD, C::card_state, S::error, A::reconnect,
           "there is no card in the reader", "insert the card"),
     SCARD(SCARD_E_UNKNOWN_CARD, C::card_state, S::error, A::none, "the card name is not recognised",
           ""),
@@ -357,6 +359,10 @@ const std::array core_rows = {
         "check the trust anchors given with --ca-file or --ca-dir"),
     OWN(internal, "CACTOOL_INTERNAL", C::internal, S::critical, A::none,
         "an internal error occurred", "this is a bug in cactool; please report it"),
+    // Reading on would mix two cards' data in one answer.
+    OWN(card_changed, "CACTOOL_CARD_CHANGED", C::card_state, S::error, A::user_action,
+        "another card is in the reader now, not the one that was being read",
+        "put back the card that was in the reader, and run the command again"),
 };
 
 #undef CKR

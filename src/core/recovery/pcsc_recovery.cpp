@@ -1,0 +1,245 @@
+#include "core/recovery/pcsc_recovery.hpp"
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+
+#include "core/util/log.hpp"
+
+namespace cac {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr const char* pnp_name = "\\\\?PnP?\\Notification";
+
+// pcsc-lite 1.9.9 flags a change of the reader list only when it happens during a wait;
+// a reader that arrives between listing and waiting would be seen only at the deadline.
+// So a wait for the reader list lasts at most this long before the list is read again.
+constexpr milliseconds reader_list_slice{1000};
+
+// How long to wait between attempts to reach a pcscd that went away: it cannot say when
+// it is back.
+constexpr milliseconds first_context_pause{100};
+constexpr milliseconds max_context_pause{1000};
+
+bool is_pcsc(const Error& error, LONG rv) {
+    return error.is(ErrorDomain::pcsc, std::uint32_t(rv));
+}
+
+// The card is not in the reader (any more, or not yet again).
+bool card_away(const Error& error) {
+    return is_pcsc(error, SCARD_W_REMOVED_CARD) || is_pcsc(error, SCARD_E_NO_SMARTCARD);
+}
+
+// Codes that SCardReconnect on the handle we have can mend: the card is still there.
+bool card_still_there(const Error& error) {
+    return is_pcsc(error, SCARD_W_RESET_CARD) || is_pcsc(error, SCARD_W_UNPOWERED_CARD) ||
+           is_pcsc(error, SCARD_E_PROTO_MISMATCH);
+}
+
+bool service_gone(const Error& error) {
+    return error.domain() == ErrorDomain::pcsc &&
+           error.taxonomy().action == RecoveryAction::reestablish_context;
+}
+
+// What is left until `deadline`, as SCardGetStatusChange takes it.
+DWORD wait_ms(Clock::time_point deadline, milliseconds most = milliseconds(INFINITE - 1)) {
+    if (deadline == Clock::time_point::max() && most.count() >= INFINITE - 1)
+        return INFINITE;
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    return DWORD(std::clamp(left, milliseconds(0), most).count());
+}
+
+}  // namespace
+
+PcscRecoverer::PcscRecoverer(pcsc::Context context, std::string reader)
+    : api_(context.api()),
+      context_(std::move(context)),
+      reader_(std::move(reader)),
+      sleep_([](milliseconds pause) { std::this_thread::sleep_for(pause); }) {
+    card_.emplace(*context_, reader_);
+    atr_ = card_->status().atr;
+}
+
+pcsc::CardHandle& PcscRecoverer::card() {
+    if (!card_) {
+        throw error(SCARD_W_REMOVED_CARD, "transmit to the card",
+                    "there is no connection to the card since a recovery failed");
+    }
+    return *card_;
+}
+
+Bytes PcscRecoverer::Channel::transmit(std::span<const std::uint8_t> apdu) {
+    return owner_.card().transmit(apdu);
+}
+
+void PcscRecoverer::set_identity(Identify identify, Bytes expected) {
+    identify_ = std::move(identify);
+    identity_ = std::move(expected);
+}
+
+bool PcscRecoverer::can(RecoveryAction action) const {
+    return action == RecoveryAction::retry || action == RecoveryAction::reconnect ||
+           action == RecoveryAction::reestablish_context;
+}
+
+void PcscRecoverer::recover(RecoveryAction action, const Error& failure,
+                            Clock::time_point deadline) {
+    switch (action) {
+        case RecoveryAction::retry:
+            return;
+        case RecoveryAction::reconnect:
+            if (card_ && card_still_there(failure))
+                return reconnect_in_place(failure, deadline);
+            card_.reset();
+            connect_when_present(deadline);
+            return check_same_card();
+        case RecoveryAction::reestablish_context:
+            // The handle goes before its context, and both before pcscd is asked again.
+            card_.reset();
+            context_.reset();
+            establish(deadline);
+            connect_when_present(deadline);
+            return check_same_card();
+        default:
+            throw failure;
+    }
+}
+
+void PcscRecoverer::reconnect_in_place(const Error& failure, Clock::time_point deadline) {
+    try {
+        card_->reconnect(pcsc::ShareMode::shared, pcsc::protocols::any, pcsc::Disposition::leave);
+    } catch (const Error& e) {
+        if (!card_away(e))
+            throw;
+        // Reset, then pulled out: it has to come back, and be checked, like any card.
+        card_.reset();
+        connect_when_present(deadline);
+        return check_same_card();
+    }
+    log::info("recovery",
+              "reconnected to the card in \"" + reader_ + "\" after " + failure.code_text());
+    reenter();
+}
+
+void PcscRecoverer::establish(Clock::time_point deadline) {
+    milliseconds pause = first_context_pause;
+    for (;;) {
+        try {
+            context_.emplace(api_);
+            log::info("recovery", "pcscd answers again");
+            return;
+        } catch (const Error& e) {
+            if (!service_gone(e))
+                throw;
+            if (Clock::now() + pause >= deadline) {
+                throw error(LONG(e.code()), "reach pcscd again",
+                            "pcscd did not come back within the time allowed");
+            }
+        }
+        sleep_(pause);
+        pause = std::min(pause * 2, max_context_pause);
+    }
+}
+
+void PcscRecoverer::connect_when_present(Clock::time_point deadline) {
+    log::info("recovery", "waiting for the card to be back in \"" + reader_ + "\"");
+    DWORD seen = SCARD_STATE_UNAWARE;
+    for (;;) {
+        if (!wait_for_card(seen, deadline)) {
+            wait_for_readers(deadline);
+            seen = SCARD_STATE_UNAWARE;
+            continue;
+        }
+        try {
+            card_.emplace(*context_, reader_);
+            return;
+        } catch (const Error& e) {
+            // Gone again between the wait and the connect: wait for the next change.
+            if (!card_away(e))
+                throw;
+        }
+    }
+}
+
+bool PcscRecoverer::wait_for_card(DWORD& seen, Clock::time_point deadline) {
+    SCARD_READERSTATE state{};
+    state.szReader = reader_.c_str();
+    for (;;) {
+        state.dwCurrentState = seen;
+        LONG rv = api_.get_status_change(context_->handle(), wait_ms(deadline), &state, 1);
+        if (rv == SCARD_E_UNKNOWN_READER)
+            return false;
+        if (rv == SCARD_E_TIMEOUT) {
+            throw error(SCARD_E_NO_SMARTCARD, "wait for the card",
+                        "the card was not back in the reader within the time allowed");
+        }
+        if (rv != SCARD_S_SUCCESS)
+            throw error(rv, "wait for the card");
+        seen = state.dwEventState & ~DWORD(SCARD_STATE_CHANGED);
+        if (seen & SCARD_STATE_UNKNOWN)
+            return false;
+        // A mute card did not answer its reset; it may yet be pulled and put back.
+        if ((seen & SCARD_STATE_PRESENT) && !(seen & SCARD_STATE_MUTE))
+            return true;
+        if (Clock::now() >= deadline) {
+            throw error(SCARD_E_NO_SMARTCARD, "wait for the card",
+                        "the card was not back in the reader within the time allowed");
+        }
+    }
+}
+
+void PcscRecoverer::wait_for_readers(Clock::time_point deadline) {
+    DWORD known = SCARD_STATE_UNAWARE;
+    for (;;) {
+        std::vector<std::string> names = context_->list_readers();
+        if (std::find(names.begin(), names.end(), reader_) != names.end())
+            return;
+        if (Clock::now() >= deadline) {
+            throw error(SCARD_E_UNKNOWN_READER, "wait for the reader",
+                        "the reader was not back within the time allowed");
+        }
+        SCARD_READERSTATE pnp{};
+        pnp.szReader = pnp_name;
+        pnp.dwCurrentState = known;
+        LONG rv = api_.get_status_change(context_->handle(), wait_ms(deadline, reader_list_slice),
+                                         &pnp, 1);
+        if (rv == SCARD_S_SUCCESS)
+            known = pnp.dwEventState & ~DWORD(SCARD_STATE_CHANGED);
+        else if (rv != SCARD_E_TIMEOUT)
+            throw error(rv, "wait for the reader");
+    }
+}
+
+void PcscRecoverer::check_same_card() {
+    Bytes now = card_->status().atr;
+    if (now != atr_) {
+        throw Error(CoreCode::card_changed, "find the card again in \"" + reader_ + "\"",
+                    "the card now in the reader has another ATR (" + to_hex(now) + ", was " +
+                        to_hex(atr_) + "): it is not the card that was being read");
+    }
+    reenter();
+    if (identify_ && identify_() != identity_) {
+        throw Error(CoreCode::card_changed, "find the card again in \"" + reader_ + "\"",
+                    "the card now in the reader has the same ATR but another identity: it "
+                    "is not the card that was being read");
+    }
+    log::info("recovery", "the same card is back in \"" + reader_ + "\"");
+}
+
+void PcscRecoverer::reenter() {
+    if (reenter_)
+        reenter_();
+}
+
+Error PcscRecoverer::error(LONG rv, std::string operation, std::string reason) const {
+    Error e(ErrorDomain::pcsc, std::uint32_t(rv), std::move(operation), std::move(reason));
+    ErrorContext where;
+    where.reader = reader_;
+    e.with_context(where);
+    return e;
+}
+
+}  // namespace cac

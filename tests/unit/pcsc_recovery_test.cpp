@@ -1,0 +1,266 @@
+// Recovering a card over PC/SC, against the fake pcsc-lite: the answers each test scripts
+// are the ones pcscd gives when a card is reset by another application, pulled out and
+// put back, swapped for another, or when pcscd itself goes away.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "core/recovery/pcsc_recovery.hpp"
+#include "pcsc_fake.hpp"
+
+using namespace cac;
+using namespace cac::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string reader = "Virtual PCD 00 00";
+const Bytes card_atr = {0x3B, 0x8C, 0x80, 0x01, 0x63, 0x61, 0x63};
+const Bytes other_atr = {0x3B, 0x8C, 0x80, 0x01, 0x6F, 0x74, 0x68};
+const Bytes get_data = {0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x05, 0x00};
+
+constexpr DWORD present = SCARD_STATE_PRESENT | SCARD_STATE_CHANGED;
+constexpr DWORD empty = SCARD_STATE_EMPTY | SCARD_STATE_CHANGED;
+
+struct Attempt {
+    std::string code;
+    RecoveryAction action;
+    Outcome outcome;
+};
+
+struct Recorder : RecoveryObserver {
+    std::vector<Attempt> attempts;
+    void attempted(const Error& error, RecoveryAction action, int, Outcome outcome,
+                   std::chrono::milliseconds) override {
+        attempts.push_back({code_name(error.domain(), error.code()), action, outcome});
+    }
+};
+
+// The policy made exactly one attempt, for `code`, with this outcome.
+void check_one_attempt(const Recorder& recorder, const std::string& code, RecoveryAction action,
+                       Outcome outcome) {
+    REQUIRE(recorder.attempts.size() == 1);
+    CHECK(recorder.attempts[0].code == code);
+    CHECK(recorder.attempts[0].action == action);
+    CHECK(recorder.attempts[0].outcome == outcome);
+}
+
+StatusStep reader_is(DWORD state, Bytes atr = {}) {
+    StatusStep step;
+    step.events[reader] = state;
+    if (!atr.empty())
+        step.atrs[reader] = atr;
+    return step;
+}
+
+// A fake with the card in the reader, a recoverer connected to it whose re-enter and
+// identity steps are counted, and a policy that neither sleeps nor draws at random.
+struct Bench {
+    FakePcsc fake;
+    Recorder recorder;
+    std::optional<PcscRecoverer> recoverer;
+    std::optional<RecoveryPolicy> policy;
+    int reentered = 0;
+    int identified = 0;
+    Bytes identity = {0x30, 0x19};
+    std::vector<std::chrono::milliseconds> paused;
+
+    explicit Bench(std::chrono::milliseconds timeout = 5s) {
+        fake.readers = {reader};
+        fake.atr = card_atr;
+        fake.response = {0x53, 0x00, 0x90, 0x00};
+        recoverer.emplace(pcsc::Context(fake.api()), reader);
+        recoverer->set_reenter([this] { ++reentered; });
+        recoverer->set_identity(
+            [this] {
+                ++identified;
+                return identity;
+            },
+            Bytes{0x30, 0x19});
+        recoverer->set_sleeper(
+            [this](std::chrono::milliseconds pause) { paused.push_back(pause); });
+        RecoveryLimits limits;
+        limits.base_delay = 0ms;
+        limits.deadline = std::chrono::steady_clock::now() + timeout;
+        policy.emplace(limits, &recorder);
+        policy->set_sleeper([](std::chrono::milliseconds) {});
+        policy->set_jitter([](std::chrono::milliseconds delay) { return delay; });
+    }
+
+    Bytes read() {
+        return policy->run(Repeatable::yes, *recoverer,
+                           [this] { return recoverer->channel().transmit(get_data); });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a card reset by another application is reconnected in place and re-entered") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_W_RESET_CARD};
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    // The same handle, reconnected leaving the card as it is (a second reset would only
+    // lose more), and no new connection.
+    CHECK(bench.fake.reconnects == std::vector<DWORD>{SCARD_LEAVE_CARD});
+    CHECK(bench.fake.connects == 1);
+    CHECK(bench.reentered == 1);
+    CHECK(bench.identified == 0);
+    check_one_attempt(bench.recorder, "SCARD_W_RESET_CARD", RecoveryAction::reconnect,
+                      Outcome::recovered);
+    CHECK(bench.fake.sent.size() == 2);
+}
+
+TEST_CASE("a card pulled out and put back is waited for, checked and read on") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_W_REMOVED_CARD};
+    bench.fake.steps = {reader_is(empty), reader_is(present | 0x10000, card_atr)};
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    CHECK(bench.fake.connects == 2);
+    CHECK(bench.fake.reconnects.empty());
+    CHECK(bench.reentered == 1);
+    CHECK(bench.identified == 1);
+    // The second wait blocks on the empty state the first one saw: no polling.
+    REQUIRE(bench.fake.waits.size() == 2);
+    CHECK(bench.fake.waits[0] ==
+          std::vector<std::pair<std::string, DWORD>>{{reader, SCARD_STATE_UNAWARE}});
+    CHECK(bench.fake.waits[1] ==
+          std::vector<std::pair<std::string, DWORD>>{{reader, SCARD_STATE_EMPTY}});
+    // Bounded by the deadline, not INFINITE.
+    REQUIRE(bench.fake.wait_timeouts.size() == 2);
+    CHECK(bench.fake.wait_timeouts[1] <= 5000);
+    check_one_attempt(bench.recorder, "SCARD_W_REMOVED_CARD", RecoveryAction::reconnect,
+                      Outcome::recovered);
+}
+
+TEST_CASE("SCARD_E_NO_SMARTCARD in the middle of a command is waited out like a removal") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_E_NO_SMARTCARD};
+    bench.fake.steps = {reader_is(present, card_atr)};
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    CHECK(bench.fake.connects == 2);
+    check_one_attempt(bench.recorder, "SCARD_E_NO_SMARTCARD", RecoveryAction::reconnect,
+                      Outcome::recovered);
+}
+
+TEST_CASE("a card gone again between the wait and the connect is waited for once more") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_W_REMOVED_CARD};
+    bench.fake.connect_results = {SCARD_E_NO_SMARTCARD};
+    bench.fake.steps = {reader_is(present, card_atr), reader_is(present | 0x20000, card_atr)};
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    REQUIRE(bench.fake.waits.size() == 2);
+    CHECK(bench.fake.waits[1] ==
+          std::vector<std::pair<std::string, DWORD>>{{reader, SCARD_STATE_PRESENT}});
+    CHECK(bench.recorder.attempts.size() == 1);
+}
+
+TEST_CASE("another card in the reader ends the recovery: its ATR differs") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_W_REMOVED_CARD};
+    StatusStep swapped = reader_is(present, other_atr);
+    swapped.before = [&] { bench.fake.atr = other_atr; };
+    bench.fake.steps = {swapped};
+    try {
+        (void)bench.read();
+        FAIL("read another card");
+    } catch (const Error& e) {
+        CHECK(e.is(CoreCode::card_changed));
+        CHECK(e.recovery().attempts == 1);
+        CHECK(e.message().find("another ATR") != std::string::npos);
+    }
+    // Nothing was sent to the other card: not even the re-enter step.
+    CHECK(bench.fake.sent.size() == 1);
+    CHECK(bench.reentered == 0);
+    check_one_attempt(bench.recorder, "SCARD_W_REMOVED_CARD", RecoveryAction::reconnect,
+                      Outcome::failed);
+}
+
+TEST_CASE("another card with the same ATR is told apart by the caller's identity") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_W_REMOVED_CARD};
+    bench.fake.steps = {reader_is(present, card_atr)};
+    bench.identity = {0x30, 0x18};
+    try {
+        (void)bench.read();
+        FAIL("read another card");
+    } catch (const Error& e) {
+        CHECK(e.is(CoreCode::card_changed));
+        CHECK(e.message().find("another identity") != std::string::npos);
+    }
+    CHECK(bench.identified == 1);
+    CHECK(bench.fake.sent.size() == 1);
+}
+
+TEST_CASE("a card that stays out past the deadline fails the attempt and ends recovery") {
+    Bench bench(30ms);
+    bench.fake.transmit_results = {SCARD_W_REMOVED_CARD};
+    StatusStep timed_out;
+    timed_out.before = [] { std::this_thread::sleep_for(40ms); };
+    timed_out.rv = SCARD_E_TIMEOUT;
+    bench.fake.steps = {reader_is(empty), timed_out};
+    try {
+        (void)bench.read();
+        FAIL("read without a card");
+    } catch (const Error& e) {
+        CHECK(e.is(ErrorDomain::pcsc, std::uint32_t(SCARD_E_NO_SMARTCARD)));
+        CHECK(e.recovery().attempts == 1);
+        CHECK(e.context().reader == reader);
+    }
+    REQUIRE(bench.fake.wait_timeouts.size() == 2);
+    CHECK(bench.fake.wait_timeouts[1] <= 30);
+    check_one_attempt(bench.recorder, "SCARD_W_REMOVED_CARD", RecoveryAction::reconnect,
+                      Outcome::failed);
+}
+
+TEST_CASE("pcscd gone: a new context once it answers, then the card again") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_E_NO_SERVICE};
+    bench.fake.establish_results = {SCARD_E_NO_SERVICE, SCARD_E_NO_SERVICE};
+    bench.fake.steps = {reader_is(present, card_atr)};
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    CHECK(bench.paused == std::vector<std::chrono::milliseconds>{100ms, 200ms});
+    CHECK(bench.fake.established == 2);  // the first context and the new one
+    CHECK(bench.fake.released == 1);
+    CHECK(bench.fake.connects == 2);
+    CHECK(bench.reentered == 1);
+    CHECK(bench.identified == 1);
+    check_one_attempt(bench.recorder, "SCARD_E_NO_SERVICE", RecoveryAction::reestablish_context,
+                      Outcome::recovered);
+}
+
+TEST_CASE("a restarted pcscd without the reader yet: the reader list is waited for") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_E_SERVICE_STOPPED};
+    StatusStep unknown;
+    unknown.rv = SCARD_E_UNKNOWN_READER;
+    StatusStep reader_back;  // the PnP wait wakes up: the reader is there
+    reader_back.before = [&] { bench.fake.readers = {reader}; };
+    reader_back.events[pnp_notification] = SCARD_STATE_CHANGED | 0x10000;
+    unknown.before = [&] { bench.fake.readers.clear(); };
+    bench.fake.steps = {unknown, reader_back, reader_is(present, card_atr)};
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    REQUIRE(bench.fake.waits.size() == 3);
+    CHECK(bench.fake.waits[1] ==
+          std::vector<std::pair<std::string, DWORD>>{{pnp_notification, SCARD_STATE_UNAWARE}});
+    REQUIRE(bench.fake.wait_timeouts.size() == 3);
+    CHECK(bench.fake.wait_timeouts[1] <= 1000);
+    CHECK(bench.fake.connects == 2);
+}
+
+TEST_CASE("an empty reader at the start is an error at once, not a wait") {
+    FakePcsc fake;
+    fake.readers = {reader};
+    fake.connect_rv = SCARD_E_NO_SMARTCARD;
+    CHECK_THROWS_AS(PcscRecoverer(pcsc::Context(fake.api()), reader), Error);
+    CHECK(fake.waits.empty());
+}
+
+TEST_CASE("the PC/SC recoverer takes the PC/SC actions and no other") {
+    Bench bench;
+    CHECK(bench.recoverer->can(RecoveryAction::retry));
+    CHECK(bench.recoverer->can(RecoveryAction::reconnect));
+    CHECK(bench.recoverer->can(RecoveryAction::reestablish_context));
+    CHECK_FALSE(bench.recoverer->can(RecoveryAction::reopen_session));
+    CHECK_FALSE(bench.recoverer->can(RecoveryAction::reinitialize_module));
+    CHECK_FALSE(bench.recoverer->can(RecoveryAction::user_action));
+}
