@@ -1,5 +1,6 @@
 #include "core/piv/containers.hpp"
 
+#include "core/piv/application.hpp"
 #include "core/piv/flat_tlv.hpp"
 #include "core/util/error.hpp"
 
@@ -70,6 +71,10 @@ void read_certificate(const TlvNode& cert, CertificateContainer& out) {
 }  // namespace
 
 CertificateContainer parse_certificate_container(std::span<const std::uint8_t> object) {
+    if (object.size() > kMaxObjectBytes) {
+        throw parse_error("the container has " + std::to_string(object.size()) +
+                          " bytes, over the limit of " + std::to_string(kMaxObjectBytes));
+    }
     detail::FlatTlv fields = container_fields(object);
     CertificateContainer out;
     const TlvNode* cert = fields.find(0x70);
