@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import unittest
@@ -309,6 +310,12 @@ class UnwritableJournalTest(unittest.TestCase):
         r = testlib.run_cactool(["--journal", str(fifo), "errors-report"], self.env,
                                 timeout=30)
         self.assertIn("not a regular file", r.stderr)
+        # --rotate opens it as the writer does: refused at once, and left where it is.
+        r = testlib.run_cactool(["--journal", str(fifo), "errors-report", "--rotate"], self.env,
+                                timeout=30)
+        self.assertIn("not a regular file", r.stderr)
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
+        self.assertFalse(os.path.lexists(str(fifo) + ".1"))
 
     def test_a_read_only_folder(self):
         mount = "mount -t tmpfs -o ro,size=16k tmpfs '%s'" % self.mount

@@ -163,6 +163,12 @@ struct JournalScan {
 JournalScan scan_journal(const std::string& path, bool include_rotated,
                          const std::function<void(const JournalRecord&)>& visit);
 
+// Moves the journal at `path` to "<path>.1" (replacing an older one) the way its writer
+// rotates it: under the writer's lock on the file, so that no append is lost or split
+// and every later append goes to a new file at `path`. False when there was no journal
+// at `path`; throws Error(io_error) when it could not be moved or is not a regular file.
+bool rotate_journal(const std::string& path);
+
 // The default journal location: $XDG_STATE_HOME/cactool/journal.jsonl, or
 // ~/.local/state/cactool/journal.jsonl when XDG_STATE_HOME is unset or empty.
 std::string default_journal_path(std::string_view xdg_state_home, std::string_view home);

@@ -11,6 +11,8 @@
 //   A writer that was waiting for that lock gets it on a file that is no longer at
 //   <path>: it notices because the inode it holds differs from the one <path> names,
 //   and opens <path> again. So nothing is written to a rotated file after rotation.
+//   rotate_journal (errors-report --rotate) moves the file through the same two steps,
+//   open_locked and rename_locked, so it is one more writer's rotation to the others.
 // - A write that stops short (a full disk) is truncated back to the size the file had
 //   before, so the next record does not start in the middle of a line.
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "core/recovery/journal.hpp"
@@ -151,6 +154,43 @@ int flock_retrying(int fd, int operation) {
     return result;
 }
 
+void close_keeping_errno(int fd) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+}
+
+// The lock both rotations take, the writer's at its size cap and rotate_journal's: the
+// file `open_file` opens (a descriptor, or -1 with errno set), locked with flock(LOCK_EX)
+// and checked under the lock to be the file `path` still names. Another process may
+// rotate the file between the open and the lock; then it is opened again, eight times at
+// most. Returns the locked descriptor, or -1 with errno set (EAGAIN after eight
+// rotations in a row).
+int open_locked(const std::string& path, const std::function<int()>& open_file) {
+    for (int tries = 0; tries < 8; ++tries) {
+        int fd = open_file();
+        if (fd < 0)
+            return -1;
+        if (flock_retrying(fd, LOCK_EX) != 0) {
+            close_keeping_errno(fd);
+            return -1;
+        }
+        struct stat held {
+        }, named{};
+        if (fstat(fd, &held) == 0 && stat(path.c_str(), &named) == 0 && same_file(held, named))
+            return fd;
+        close(fd);
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
+// Moves the journal at `path` to "<path>.1", replacing an older one; the caller holds the
+// lock open_locked took on it, so no writer can be appending to it meanwhile.
+bool rename_locked(const std::string& path) {
+    return rename(path.c_str(), (path + ".1").c_str()) == 0;
+}
+
 }  // namespace
 
 JournalWriter::JournalWriter(std::string path, std::uint64_t max_bytes)
@@ -201,27 +241,17 @@ bool JournalWriter::open_file() {
 
 // Locks the open file, reopening while another writer has rotated it away meanwhile.
 bool JournalWriter::lock_current() {
-    for (int tries = 0; tries < 8; ++tries) {
-        if (fd_ < 0 && !open_file())
-            return false;
-        if (flock_retrying(fd_, LOCK_EX) != 0)
-            return false;
-        struct stat held {
-        }, named{};
-        if (fstat(fd_, &held) == 0 && stat(path_.c_str(), &named) == 0 && same_file(held, named))
-            return true;
-        flock_retrying(fd_, LOCK_UN);
-        close(fd_);
-        fd_ = -1;
-    }
-    errno = EAGAIN;  // rotated under us eight times in a row: give up on this record
-    return false;
+    fd_ = open_locked(path_, [this] {
+        if (fd_ < 0)
+            open_file();
+        return std::exchange(fd_, -1);
+    });
+    return fd_ >= 0;
 }
 
 // Called holding the lock on the current file; returns holding the lock on the new one.
 bool JournalWriter::rotate() {
-    std::string older = path_ + ".1";
-    if (rename(path_.c_str(), older.c_str()) != 0)
+    if (!rename_locked(path_))
         return false;
     // Closing drops the lock: writers waiting for it find the file renamed and reopen.
     // The new file may meanwhile be created, written, even rotated by another writer;
@@ -291,6 +321,36 @@ JournalScan scan_journal(const std::string& path, bool include_rotated,
         scan_file(path + ".1", scan, visit);
     scan_file(path, scan, visit);
     return scan;
+}
+
+bool rotate_journal(const std::string& path) {
+    bool missing = false;
+    // Non-blocking and regular files only, as the writer opens it: a FIFO at the path
+    // must neither hold the command nor be moved to "<path>.1".
+    int fd = open_locked(path, [&] {
+        int opened = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        missing = opened < 0 && errno == ENOENT;
+        struct stat st {};
+        if (opened >= 0 && (fstat(opened, &st) != 0 || !S_ISREG(st.st_mode))) {
+            close(opened);
+            throw Error(CoreCode::io_error, "rotate the error journal " + path,
+                        "it is not a regular file");
+        }
+        return opened;
+    });
+    if (fd < 0 && missing)
+        return false;
+    auto fail = [&](const std::string& step) {
+        return Error(CoreCode::io_error, "rotate the error journal " + path,
+                     step + ": " + std::strerror(errno));
+    };
+    if (fd < 0)
+        throw fail("open and lock");
+    bool moved = rename_locked(path);
+    close_keeping_errno(fd);
+    if (!moved)
+        throw fail("rename");
+    return true;
 }
 
 std::string default_journal_path(std::string_view xdg_state_home, std::string_view home) {

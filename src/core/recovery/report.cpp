@@ -1,14 +1,7 @@
 #include "core/recovery/report.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 
 #include "core/util/time.hpp"
 
@@ -275,48 +268,6 @@ std::vector<HintCount> ReportAggregator::hints(std::size_t limit) const {
     if (list.size() > limit)
         list.resize(limit);
     return list;
-}
-
-bool rotate_journal(const std::string& path) {
-    auto fail = [&](const std::string& step) {
-        return Error(CoreCode::io_error, "rotate the error journal " + path,
-                     step + ": " + std::strerror(errno));
-    };
-    // The writer locks the file it holds and, once it has the lock, checks that the file
-    // is still the one at `path`; renaming while holding that same lock is what makes
-    // this a rotation like its own.
-    for (int tries = 0; tries < 8; ++tries) {
-        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT)
-            return false;
-        if (fd < 0)
-            throw fail("open");
-        int locked;
-        do {
-            locked = flock(fd, LOCK_EX);
-        } while (locked != 0 && errno == EINTR);
-        struct stat held {
-        }, named{};
-        bool same = locked == 0 && fstat(fd, &held) == 0 && stat(path.c_str(), &named) == 0 &&
-                    held.st_dev == named.st_dev && held.st_ino == named.st_ino;
-        if (same) {
-            int moved = rename(path.c_str(), (path + ".1").c_str());
-            int saved = errno;
-            close(fd);
-            errno = saved;
-            if (moved != 0)
-                throw fail("rename");
-            return true;
-        }
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        if (locked != 0)
-            throw fail("lock");
-        // Rotated (or removed) by someone else between open and lock: look again.
-    }
-    errno = EAGAIN;
-    throw fail("lock");
 }
 
 }  // namespace cac

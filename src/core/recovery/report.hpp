@@ -170,10 +170,4 @@ class ReportAggregator {
     std::map<std::pair<std::string, std::string>, PatternState> patterns_;
 };
 
-// Moves the journal at `path` to "<path>.1" (replacing an older one) the way its writer
-// rotates it: under the writer's lock on the file, so that no append is lost or split
-// and every later append goes to a new file at `path`. False when there was no journal
-// at `path`; throws Error(io_error) when it could not be moved.
-bool rotate_journal(const std::string& path);
-
 }  // namespace cac
