@@ -7,7 +7,7 @@
 #include "cli/token_selection.hpp"
 #include "core/pkcs11/mechanisms.hpp"
 #include "core/pkcs11/uri.hpp"
-#include "core/recovery/token_recovery.hpp"
+#include "core/recovery/module_recovery.hpp"
 
 namespace cac::cli {
 namespace {

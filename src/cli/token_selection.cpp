@@ -4,7 +4,7 @@
 
 #include "cli/recovery.hpp"
 #include "core/pkcs11/uri.hpp"
-#include "core/recovery/token_recovery.hpp"
+#include "core/recovery/module_recovery.hpp"
 #include "core/util/log.hpp"
 
 namespace cac::cli {

@@ -125,22 +125,6 @@ TEST_CASE("a logged-in session is not recovered; a plain retry still is") {
     CHECK_FALSE(f.recoverer->can(RecoveryAction::reestablish_context));
 }
 
-TEST_CASE("a module-wide read is retried, or retried after initialising the module again") {
-    FakeModule fake;
-    Module module = Module::adopt(&fake.list, "fake");
-    module.initialize();
-    ModuleRecoverer recoverer(module);
-    CHECK(recoverer.can(RecoveryAction::reconnect));
-    CHECK_FALSE(recoverer.can(RecoveryAction::reestablish_context));
-    CHECK_FALSE(recoverer.can(RecoveryAction::user_action));
-    recoverer.recover(RecoveryAction::reconnect, removed, std::chrono::steady_clock::now());
-    CHECK(fake.count("C_Finalize") == 0);
-    recoverer.recover(RecoveryAction::reinitialize_module, removed,
-                      std::chrono::steady_clock::now());
-    CHECK(fake.count("C_Finalize") == 1);
-    CHECK(fake.count("C_Initialize") == 2);
-}
-
 TEST_CASE("initialising the module again finalises it first") {
     Fixture f({{{1, "00112233"}}}, true);
     f.recoverer->recover(RecoveryAction::reinitialize_module,

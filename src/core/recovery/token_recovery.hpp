@@ -25,21 +25,6 @@
 
 namespace cac {
 
-// Recovery for work on a module as a whole (its slot list, its tokens' info): retried
-// as it is, or after initialising the module again. No session is involved, so the
-// actions meant for one (reconnect, reopen_session) are a plain retry here: the module
-// looks for its readers and cards afresh on the next call.
-class ModuleRecoverer : public Recoverer {
-  public:
-    explicit ModuleRecoverer(Module& module) : module_(module) {}
-    [[nodiscard]] bool can(RecoveryAction action) const override;
-    void recover(RecoveryAction action, const Error& error,
-                 std::chrono::steady_clock::time_point deadline) override;
-
-  private:
-    Module& module_;
-};
-
 struct TokenIdentity {
     std::string label;
     std::string serial;
