@@ -64,14 +64,19 @@ int exit_code_of(std::string_view result) {
     return exit_pin_locked;  // locked, refused
 }
 
-std::string describe(const PinStatus& pin) {
+// What the token's flags say, in words. After a wrong PIN the flags are mostly silent:
+// PKCS#11 has no count of the tries left, only "low" and "final", and many modules set
+// neither.
+std::string describe(const PinStatus& pin, std::string_view result) {
     if (pin.locked)
         return "locked";
     if (pin.final_try)
         return "one try left: the next wrong PIN blocks it";
+    if (result == "incorrect")
+        return "the card did not say how many tries are left";
     if (pin.count_low)
         return "a wrong PIN was entered since the last good one";
-    return "no failed tries reported";
+    return "no wrong PIN reported";
 }
 
 int report(const Context& ctx, const TokenInModule& found, const LoginOptions& options,
@@ -99,7 +104,7 @@ int report(const Context& ctx, const TokenInModule& found, const LoginOptions& o
         verdict = ctx.out.warn("not tried");
     }
     ctx.out.text("token " + terminal_safe(found.token().label) + ": " + what + " " + verdict +
-                 " (" + describe(pin) + ")");
+                 " (" + describe(pin, result) + ")");
     if (result == "refused") {
         ctx.out.text(
             "refused: one more wrong PIN could block the card; make sure of the PIN, "

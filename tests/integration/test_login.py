@@ -155,6 +155,11 @@ class WrongPinTest(LoginTestBase):
         self.assertExit(r, 4)
         self.assertRegex(r.stdout + r.stderr, r"(?i)(incorrect|wrong)",
                          "a message says the PIN was wrong\n" + r.describe())
+        # Not at the final try (pkcs11-tool would show user_pin_final_try): PKCS#11 then
+        # gives no count, and the line says so rather than that no try was lost.
+        self.assertNotIn("user_pin_final_try", self.oracle_flags(sf.PIN_TOKEN))
+        self.assertIn("user PIN incorrect (the card did not say how many tries are left)",
+                      r.stdout)
         self.assertNoSecret(r, self.hsm.wrong_pin)
         # Leave the token as found.
         self.assertExit(self.login(sf.PIN_TOKEN, "--pin-stdin", "--force",
