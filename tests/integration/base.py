@@ -99,9 +99,7 @@ class FaultModuleTestCase(CactoolTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.fault = os.environ.get("CACTOOL_FAULT_PKCS11")
-        if not cls.fault or not os.path.exists(cls.fault):
-            raise unittest.SkipTest("CACTOOL_FAULT_PKCS11 does not name the built fault module")
+        cls.fault = testlib.fault_module_or_skip()
 
     def setUp(self):
         super().setUp()

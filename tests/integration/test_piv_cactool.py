@@ -28,9 +28,7 @@ class OnTheSimulatedCard(CactoolTestCase):
     @classmethod
     def setUpClass(cls):
         testlib.cactool_path()
-        cls.module = testbed.opensc_module()
-        if not cls.module:
-            raise unittest.SkipTest("OpenSC's PKCS#11 module is not installed")
+        cls.module = testbed.opensc_module_or_skip()
         cls.env = testlib.clean_env()
 
     def setUp(self):

@@ -25,12 +25,8 @@ class FaultModuleOnTheCard(CactoolTestCase):
     @classmethod
     def setUpClass(cls):
         testlib.cactool_path()
-        cls.module = testbed.opensc_module()
-        if not cls.module:
-            raise unittest.SkipTest("OpenSC's PKCS#11 module is not installed")
-        cls.fault = os.environ.get("CACTOOL_FAULT_PKCS11")
-        if not cls.fault or not os.path.exists(cls.fault):
-            raise unittest.SkipTest("CACTOOL_FAULT_PKCS11 does not name the built fault module")
+        cls.module = testbed.opensc_module_or_skip()
+        cls.fault = testlib.fault_module_or_skip()
         cls.folder = tempfile.TemporaryDirectory(prefix="cactool-fault-")
 
     @classmethod

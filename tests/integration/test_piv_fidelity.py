@@ -59,9 +59,7 @@ class OpenscTool(unittest.TestCase):
 class OpenscPkcs11(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.module = testbed.opensc_module()
-        if not cls.module:
-            raise unittest.SkipTest("OpenSC's PKCS#11 module is not installed")
+        cls.module = testbed.opensc_module_or_skip()
 
     def setUp(self):
         testbed.restore_card()

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import unittest
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -123,6 +124,15 @@ def restore_card():
 def opensc_module():
     """OpenSC's PKCS#11 module, from p11-kit's registry or the library cache."""
     return testlib.find_module("opensc-pkcs11")
+
+
+def opensc_module_or_skip():
+    """OpenSC's PKCS#11 module, for a test class's setUpClass: the class is skipped on a
+    machine without it, since OpenSC is what these classes look at the card through."""
+    module = opensc_module()
+    if not module:
+        raise unittest.SkipTest("OpenSC's PKCS#11 module is not installed")
+    return module
 
 
 def ykcs11_module():

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import unittest
 import urllib.parse
 from pathlib import Path
 
@@ -597,6 +598,15 @@ def parse_pkcs11_uri(uri):
 
 # ---------------------------------------------------------------------------
 # Running cactool.
+
+
+def fault_module_or_skip():
+    """The built fault module (tests/testbed/fault/), as meson names it in
+    CACTOOL_FAULT_PKCS11, for a test class's setUpClass: the class is skipped without it."""
+    path = os.environ.get("CACTOOL_FAULT_PKCS11")
+    if not path or not os.path.exists(path):
+        raise unittest.SkipTest("CACTOOL_FAULT_PKCS11 does not name the built fault module")
+    return path
 
 
 def cactool_path():
