@@ -56,6 +56,23 @@ PinStatus status_after_success(const TokenInModule& found, bool so) {
     return pin;
 }
 
+// An SO login on a token of OpenSC's PIV driver (which names itself "piv_II" as the
+// token's manufacturer) cannot succeed: the driver offers the card's PUK as the SO PIN
+// and sends it in a VERIFY, but NIST SP 800-73-4 (part 2, 3.2.1) lets VERIFY check only
+// the PINs, and the PUK serves only RESET RETRY COUNTER and CHANGE REFERENCE DATA. The
+// card answers 6A88, which OpenSC reports as CKR_GENERAL_ERROR: worth saying so, since
+// the taxonomy's hint for that code sends the operator to the module's log.
+Error explained_so_failure(const Error& error, const TokenInfo& token) {
+    Error explained = error;
+    if (error.is(ErrorDomain::pkcs11, CKR_GENERAL_ERROR) && token.manufacturer == "piv_II") {
+        explained.with_hint(
+            "OpenSC's PIV driver has no SO login: it offers the card's PUK as the SO PIN, "
+            "and a PIV card does not verify its PUK on its own (the PUK only unblocks or "
+            "changes the PIN); the card refused it without counting a try");
+    }
+    return explained;
+}
+
 int exit_code_of(std::string_view result) {
     if (result == "ok")
         return exit_ok;
@@ -163,6 +180,8 @@ int run_login(Context& ctx, LoginOptions& options) {
             ctx.out.note_failure(error);
             return report(ctx, found, options, "locked", status_now(found, options.so));
         }
+        if (options.so)
+            throw explained_so_failure(error, found.token());
         throw;
     }
     return report(ctx, found, options, "ok", status_after_success(found, options.so));

@@ -8,8 +8,10 @@ own retry counter and APDU log read through its control channel.
 
 import os
 import pty
+import re
 import select
 import signal
+import subprocess
 import sys
 import termios
 import time
@@ -189,6 +191,24 @@ class OnTheSimulatedCard(CactoolTestCase):
         sent = [v for v in testbed.verify_commands(testbed.apdu_log()) if v[1]]
         self.assertEqual(sent, [], "the guard let a VERIFY with a PIN through")
         self.assertEqual(testbed.card_status()["pin_tries"], 1)
+
+    def test_an_so_login_through_opensc_says_why_it_cannot_work(self):
+        # OpenSC's PIV driver offers the PUK as the SO PIN; the card does not VERIFY a PUK.
+        # pkcs11-tool is the oracle for what the module answers.
+        proc = subprocess.run(
+            ["pkcs11-tool", "--module", self.module, "--login", "--login-type", "so",
+             "--so-pin", testbed.DEFAULT_PUK, "--list-objects"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        found = re.search(r"C_Login failed: rv = (CKR_\w+)", proc.stdout + proc.stderr)
+        self.assertIsNotNone(found, proc.stdout + proc.stderr)
+        puk_tries = testbed.card_status()["puk_tries"]
+        r = self.run_on_card("login", "--so", "--pin-stdin", "--json", pin=testbed.DEFAULT_PUK)
+        self.assertNotEqual(r.rc, 0, r.describe())
+        error = r.json()["error"]
+        self.assertEqual(error["name"], found.group(1))
+        self.assertIn("OpenSC's PIV driver has no SO login", error["hint"])
+        self.assertNoSecret(r, testbed.DEFAULT_PUK)
+        self.assertEqual(testbed.card_status()["puk_tries"], puk_tries)
 
 
 if __name__ == "__main__":
