@@ -6,6 +6,7 @@
 #include <p11-kit/pkcs11.h>
 #include <winscard.h>
 
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -78,6 +79,17 @@ auto failing(int fails, const Error& error, int& calls) {
     };
 }
 
+// The error the policy gives up with, running an operation that fails `fails` times with
+// `error`; nullopt when the operation ends up succeeding.
+std::optional<Error> given_up(Bench& bench, int fails, const Error& error, int& calls) {
+    try {
+        (void)bench.policy.run(Repeatable::yes, bench.recoverer, failing(fails, error, calls));
+    } catch (const Error& e) {
+        return e;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 TEST_CASE("a reset card is reconnected and the read runs again") {
@@ -121,14 +133,10 @@ TEST_CASE("a removed token's session is reopened, and pcscd gone gets a new cont
 TEST_CASE("a wrong PIN is never repeated") {
     Bench bench;
     int calls = 0;
-    try {
-        bench.policy.run(Repeatable::yes, bench.recoverer,
-                         failing(5, p11(CKR_PIN_INCORRECT), calls));
-        FAIL("no error");
-    } catch (const Error& e) {
-        CHECK(e.is(ErrorDomain::pkcs11, CKR_PIN_INCORRECT));
-        CHECK(e.recovery().attempts == 0);
-    }
+    auto error = given_up(bench, 5, p11(CKR_PIN_INCORRECT), calls);
+    REQUIRE(error);
+    CHECK(error->is(ErrorDomain::pkcs11, CKR_PIN_INCORRECT));
+    CHECK(error->recovery().attempts == 0);
     CHECK(calls == 1);
     CHECK(bench.recoverer.done.empty());
     CHECK(bench.recorder.attempts.empty());
@@ -161,14 +169,10 @@ TEST_CASE("attempts are bounded, each recorded, and the error says how many were
     limits.max_delay = 250ms;
     Bench bench(limits);
     int calls = 0;
-    try {
-        bench.policy.run(Repeatable::yes, bench.recoverer,
-                         failing(100, pcsc(SCARD_W_RESET_CARD), calls));
-        FAIL("no error");
-    } catch (const Error& e) {
-        CHECK(e.recovery().attempts == 3);
-        CHECK(e.recovery().action_worked);
-    }
+    auto error = given_up(bench, 100, pcsc(SCARD_W_RESET_CARD), calls);
+    REQUIRE(error);
+    CHECK(error->recovery().attempts == 3);
+    CHECK(error->recovery().action_worked);
     CHECK(calls == 4);  // the first run and three more
     // Doubling from the base delay, capped.
     CHECK(bench.slept == std::vector<std::chrono::milliseconds>{100ms, 200ms, 250ms});
@@ -199,13 +203,9 @@ TEST_CASE("no attempt starts when its delay would end past the deadline") {
     limits.base_delay = 100ms;
     Bench bench(limits);
     int calls = 0;
-    try {
-        bench.policy.run(Repeatable::yes, bench.recoverer,
-                         failing(1, pcsc(SCARD_W_RESET_CARD), calls));
-        FAIL("no error");
-    } catch (const Error& e) {
-        CHECK(e.recovery().attempts == 0);
-    }
+    auto error = given_up(bench, 1, pcsc(SCARD_W_RESET_CARD), calls);
+    REQUIRE(error);
+    CHECK(error->recovery().attempts == 0);
     CHECK(bench.slept.empty());
 }
 
