@@ -102,11 +102,13 @@ PatternRule rule_from(const ReportOptions& options, const Config& config) {
                     "must be between 2 and " + std::to_string(max_pattern_count));
     }
     if (!options.pattern_window.empty()) {
-        auto window = parse_duration(options.pattern_window);
+        auto window = parse_duration(options.pattern_window, ZeroLength::allowed);
         if (!window) {
             throw usage("--pattern-window",
                         "'" + options.pattern_window + "' is not a duration such as 30m, 1h or 7d");
         }
+        if (window->count() == 0)
+            throw usage("--pattern-window", "a pattern's window must be longer than zero");
         rule.window = *window;
     } else if (config.errors_report.pattern_window_seconds) {
         rule.window = std::chrono::seconds(*config.errors_report.pattern_window_seconds);

@@ -283,7 +283,10 @@ class ErrorsReportTest(unittest.TestCase):
         # Margins of hours around each bound: the run takes seconds, not hours.
         for args, expected in ((["--since", "7d"], 3), (["--since", "24h"], 2),
                                (["--since", "30m"], 1), (["--until", "1h"], 3),
-                               (["--since", "3d", "--until", "1d"], 1)):
+                               (["--since", "3d", "--until", "1d"], 1),
+                               # Zero is now: nothing since, everything until.
+                               (["--since", "0h"], 0), (["--since", "0s"], 0),
+                               (["--until", "0s"], 4), (["--since", "7d", "--until", "0h"], 3)):
             with self.subTest(args=args):
                 self.assertEqual(self.json_report(*args)["totals"]["records"], expected)
 
@@ -446,7 +449,7 @@ class ErrorsReportTest(unittest.TestCase):
                             (["--since", "1h", "--until", "2h"], "--since"),
                             (["--pattern-count", "1"], "--pattern-count"),
                             (["--pattern-count", "three"], "--pattern-count"),
-                            (["--pattern-window", "0h"], "0h"),
+                            (["--pattern-window", "0h"], "longer than zero"),
                             (["--rotate", "--include-rotated"], "--include-rotated"),
                             (["--since", ""], "--since")):
             with self.subTest(args=args):

@@ -240,6 +240,8 @@ TEST_CASE("time bounds: RFC 3339, or that long before now") {
     CHECK(parse_time_bound("24h", now) == day - 12h);
     CHECK(parse_time_bound("30m", now) == day + 11h + 30min);
     CHECK(parse_time_bound("7d", now) == day + 12h - std::chrono::hours(7 * 24));
+    CHECK(parse_time_bound("0h", now) == now);
+    CHECK(parse_time_bound("0s", now) == now);
     CHECK(parse_time_bound("2026-12-04T00:00:00Z", now) == day);
     CHECK_FALSE(parse_time_bound("yesterday", now).has_value());
 }

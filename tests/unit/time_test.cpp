@@ -67,7 +67,11 @@ TEST_CASE("durations: a whole number and one unit") {
     CHECK(parse_duration("24h") == seconds(86400));
     CHECK(parse_duration("7d") == seconds(604800));
     CHECK(parse_duration("2w") == seconds(1209600));
-    for (const char* text : {"", "h", "0h", "-1h", "+1h", "1.5h", "1 h", "1H", "1y", "h1",
+    CHECK(parse_duration("0h", ZeroLength::allowed) == seconds(0));
+    CHECK(parse_duration("0s", ZeroLength::allowed) == seconds(0));
+    CHECK_FALSE(parse_duration("-1h", ZeroLength::allowed).has_value());
+    CHECK_FALSE(parse_duration("-0h", ZeroLength::allowed).has_value());
+    for (const char* text : {"", "h", "0h", "-0h", "-1h", "+1h", "1.5h", "1 h", "1H", "1y", "h1",
                              "99999999999999999999d", "40000d"}) {
         CAPTURE(text);
         CHECK_FALSE(parse_duration(text).has_value());

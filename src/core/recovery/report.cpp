@@ -103,7 +103,7 @@ std::optional<Category> parse_category(std::string_view text) {
 std::optional<TimePoint> parse_time_bound(std::string_view text, TimePoint now) {
     if (auto seconds = parse_rfc3339(text))
         return TimePoint(std::chrono::seconds(*seconds));
-    if (auto length = parse_duration(text))
+    if (auto length = parse_duration(text, ZeroLength::allowed))
         return now - *length;
     return std::nullopt;
 }

@@ -51,7 +51,7 @@ std::optional<CodeSelector> parse_code_selector(std::string_view text);
 std::optional<Category> parse_category(std::string_view text);
 
 // A --since or --until value: RFC 3339, or a duration ("30m", "24h", "7d") meaning that
-// long before `now`.
+// long before `now`; "0h" or "0s" is `now` itself.
 std::optional<TimePoint> parse_time_bound(std::string_view text, TimePoint now);
 
 // Which records a report covers. Empty lists take every category or code; both bounds

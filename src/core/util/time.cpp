@@ -110,7 +110,7 @@ std::string format_rfc3339_ms(std::chrono::system_clock::time_point time) {
     return text;
 }
 
-std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+std::optional<std::chrono::seconds> parse_duration(std::string_view text, ZeroLength zero) {
     if (text.size() < 2)
         return std::nullopt;
     constexpr std::string_view units = "smhdw";
@@ -120,10 +120,13 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
         return std::nullopt;
     const std::int64_t unit = unit_seconds[which];
     std::string_view digits = text.substr(0, text.size() - 1);
+    if (digits.front() < '0' || digits.front() > '9')
+        return std::nullopt;  // from_chars would take "-0" for a zero
     std::int64_t count = 0;
     auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
     constexpr std::int64_t hundred_years = 100LL * 366 * 86400;
-    if (error != std::errc() || end != digits.data() + digits.size() || count <= 0 ||
+    const std::int64_t least = zero == ZeroLength::allowed ? 0 : 1;
+    if (error != std::errc() || end != digits.data() + digits.size() || count < least ||
         count > hundred_years / unit) {
         return std::nullopt;
     }

@@ -17,9 +17,14 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view text);
 // local zone, and text order is time order.
 std::string format_rfc3339_ms(std::chrono::system_clock::time_point time);
 
+// Whether "0s", "0h" and the like are a length: a span that things must happen within
+// (a pattern's window) cannot be empty, while "0h ago" is simply now.
+enum class ZeroLength { refused, allowed };
+
 // A length of time as an operator types it: a whole number and one unit, s, m, h, d or w
-// ("90s", "30m", "24h", "7d", "2w"). nullopt for anything else, a zero or negative length,
-// or one beyond 100 years.
-std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+// ("90s", "30m", "24h", "7d", "2w"). nullopt for anything else, a negative length, one
+// beyond 100 years, or a zero length unless `zero` allows it.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text,
+                                                   ZeroLength zero = ZeroLength::refused);
 
 }  // namespace cac
