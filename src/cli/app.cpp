@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,23 +17,35 @@
 #include "cli/commands.hpp"
 #include "cli/pin_input.hpp"
 #include "core/util/log.hpp"
+#include "core/util/watchdog.hpp"
 
 namespace cac::cli {
 namespace {
+
+// How long after the time bound a call that has not returned ends the run. The code's own
+// checks between calls act at the bound itself, with a more precise error; this margin
+// lets a call that answers just after the bound be reported by them instead.
+constexpr std::chrono::seconds kWatchdogGrace{2};
 
 // Subcommands SPEC.md names that this release does not have yet; naming one gets a
 // clear answer rather than "unexpected argument".
 constexpr std::string_view later_subcommands[] = {"diag"};
 
 const Command command_table[] = {
-    {"slots", "PKCS#11 modules, slots and tokens, with flags and PIN status", setup_slots},
-    {"certs", "certificates on a token, with their keys, validity and chain", setup_certs},
-    {"login", "verify a PIN through PKCS#11, or report its retry status", setup_login},
-    {"readers", "PC/SC readers, their state, the card's ATR and what it identifies", setup_readers},
-    {"watch", "reader and card events as they happen, one line each", setup_watch},
-    {"apdu", "send APDUs or a scriptor script to a card, with status word meanings", setup_apdu},
+    {"slots", "PKCS#11 modules, slots and tokens, with flags and PIN status", setup_slots,
+     TimeBound::always},
+    {"certs", "certificates on a token, with their keys, validity and chain", setup_certs,
+     TimeBound::always},
+    {"login", "verify a PIN through PKCS#11, or report its retry status", setup_login,
+     TimeBound::always},
+    {"readers", "PC/SC readers, their state, the card's ATR and what it identifies", setup_readers,
+     TimeBound::always},
+    {"watch", "reader and card events as they happen, one line each", setup_watch,
+     TimeBound::never},
+    {"apdu", "send APDUs or a scriptor script to a card, with status word meanings", setup_apdu,
+     TimeBound::when_chosen},
     {"errors-report", "what the error journal recorded: counts, recovery rate and patterns",
-     setup_errors_report},
+     setup_errors_report, TimeBound::never},
 };
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {
@@ -160,13 +175,52 @@ Config load_config(const GlobalOptions& g) {
     return config;
 }
 
-double resolve_timeout(const GlobalOptions& g, const Config& config) {
-    if (!g.timeout.empty())
-        return parse_seconds(g.timeout, "--timeout");
-    if (const char* env = std::getenv("CAC_CARD_TIMEOUT"); env != nullptr && *env != '\0') {
-        return parse_seconds(env, "CAC_CARD_TIMEOUT");
+// Sets the timeout and where it comes from.
+void resolve_timeout(Context& ctx) {
+    if (!ctx.options.timeout.empty()) {
+        ctx.timeout_source = "--timeout";
+        ctx.timeout_seconds = parse_seconds(ctx.options.timeout, ctx.timeout_source);
+    } else if (const char* env = std::getenv("CAC_CARD_TIMEOUT"); env != nullptr && *env != '\0') {
+        ctx.timeout_source = "CAC_CARD_TIMEOUT";
+        ctx.timeout_seconds = parse_seconds(env, ctx.timeout_source);
+    } else if (ctx.config.timeout_seconds) {
+        ctx.timeout_source = "the configuration's timeout_seconds";
+        ctx.timeout_seconds = *ctx.config.timeout_seconds;
     }
-    return config.timeout_seconds.value_or(30);
+}
+
+// The watchdog's report: the run is stuck in a call past its time bound.
+//
+// The error goes out as any other (stderr, the JSON document or the end of a listing
+// under way, the journal), then the process ends at once: the stuck call cannot be
+// cancelled, and a normal exit would run the module's and the C library's exit handlers,
+// which may wait for that very call. pcscd releases the card of a client that is gone.
+// Exports are written under a temporary name and renamed, so none is left half-written.
+void end_overdue_run(const Context& ctx, const Watchdog::Expiry& expiry) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g s", ctx.timeout_seconds);
+    std::string bound = std::string(seconds) + ", " +
+                        (ctx.timeout_source.empty() ? "the default" : "from " + ctx.timeout_source);
+    // Named as the operation, as the run's own errors name it: "failed to C_FindObjects".
+    std::string call = expiry.call ? expiry.call : "finish the " + ctx.subcommand;
+    std::optional<Error> error;
+    if (expiry.verification_unfinished) {
+        error = Error(CoreCode::timed_out, call,
+                      "no answer long past the time bound (" + bound +
+                          "): the PIN verification's outcome is unknown, and the card may have "
+                          "counted the try");
+        error->with_hint(
+            "check the tries left with 'cactool login --check' before trying the "
+            "PIN again");
+    } else {
+        error = Error(CoreCode::timed_out, call, "no answer within the time bound (" + bound + ")");
+    }
+    std::optional<int> code = ctx.out.cut_short(*error);
+    if (!code)
+        return;  // the run's own result is out: let it end by itself
+    std::cout.flush();
+    std::fflush(nullptr);
+    std::_Exit(*code);
 }
 
 // The journal of this run, fed with every failure the run reports from now on.
@@ -202,7 +256,7 @@ void open_journal(Context& ctx) {
     });
 }
 
-int run_parsed(Context& ctx, const Runner& runner) {
+int run_parsed(Context& ctx, const Runner& runner, TimeBound bound) {
     bool journal_open = false;
     std::optional<Error> failure;
     try {
@@ -210,7 +264,17 @@ int run_parsed(Context& ctx, const Runner& runner) {
         ctx.config = load_config(ctx.options);
         open_journal(ctx);
         journal_open = true;
-        ctx.timeout_seconds = resolve_timeout(ctx.options, ctx.config);
+        resolve_timeout(ctx);
+        // The code checks the time bound between calls and fails there with a precise
+        // error; the watchdog, a little later, ends a run stuck inside one.
+        std::unique_ptr<Watchdog> watchdog;
+        if (bound == TimeBound::always ||
+            (bound == TimeBound::when_chosen && !ctx.timeout_source.empty())) {
+            auto budget = std::chrono::duration_cast<Watchdog::Clock::duration>(
+                std::chrono::duration<double>(ctx.timeout_seconds) + kWatchdogGrace);
+            watchdog = std::make_unique<Watchdog>(
+                budget, [&ctx](const Watchdog::Expiry& expiry) { end_overdue_run(ctx, expiry); });
+        }
         return runner(ctx);
     } catch (const Error& error) {
         failure = error;
@@ -304,10 +368,11 @@ int run(int argc, char** argv) {
         return ctx.out.usage_failure(e.what());
     }
     ctx.out.configure(ctx.options.json, ctx.options.color);
-    for (const auto& [sub, runner] : runners) {
+    for (std::size_t i = 0; i < runners.size(); ++i) {
+        const auto& [sub, runner] = runners[i];
         if (sub->parsed()) {
             ctx.subcommand = sub->get_name();
-            return finish_output(run_parsed(ctx, runner));
+            return finish_output(run_parsed(ctx, runner, command_table[i].bound));
         }
     }
     return ctx.out.usage_failure("no subcommand given");

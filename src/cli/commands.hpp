@@ -16,10 +16,19 @@ namespace cac::cli {
 // the dispatcher reports them.
 using Runner = std::function<int(Context&)>;
 
+// Whether the timeout bounds a subcommand's whole run, stuck calls included (the
+// watchdog, see run_parsed in app.cpp).
+enum class TimeBound {
+    always,       // talks to cards and modules: bounded by the timeout, default included
+    when_chosen,  // bounded only by a timeout someone chose: a script may rightly run long
+    never,        // watch (its --timeout means how long to watch), or no card at all
+};
+
 struct Command {
     std::string_view name;
     std::string_view summary;
     Runner (*setup)(CLI::App& app);
+    TimeBound bound;
 };
 
 Runner setup_slots(CLI::App& app);

@@ -34,6 +34,10 @@ struct Context {
     Config config;
     Output out;
     double timeout_seconds = 30;
+    // Where timeout_seconds comes from when someone chose it: "--timeout",
+    // "CAC_CARD_TIMEOUT" or "the configuration's timeout_seconds"; empty for the built-in
+    // default.
+    std::string timeout_source;
     // The subcommand being run, as the command table names it.
     std::string subcommand;
     // The error journal of this run; null with --no-journal or when there is no location.

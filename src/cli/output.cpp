@@ -138,6 +138,7 @@ void Output::configure(bool json, std::string_view color_mode) {
 }
 
 void Output::document(Json body) const {
+    std::lock_guard lock(writing_);
     // Moved, not copied: a listing of a few hundred certificates is most of the memory
     // this tool uses.
     Json doc{{"schema_version", 1}};
@@ -146,6 +147,7 @@ void Output::document(Json body) const {
     body = nullptr;
     std::cout << doc.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
     std::cout.flush();
+    complete_ = true;
 }
 
 namespace {
@@ -166,6 +168,7 @@ std::string indented_json(const Json& value, std::string_view indent) {
 }  // namespace
 
 void Output::begin_list(Json head, std::string_view list_key) const {
+    std::lock_guard lock(writing_);
     std::cout << "{\n  \"schema_version\": 1";
     for (auto& [key, value] : head.items())
         std::cout << ",\n  " << Json(key).dump() << ": " << indented_json(value, "  ");
@@ -175,14 +178,17 @@ void Output::begin_list(Json head, std::string_view list_key) const {
 }
 
 void Output::list_item(const Json& item) const {
+    std::lock_guard lock(writing_);
     std::cout << (first_item_ ? "\n    " : ",\n    ") << indented_json(item, "    ");
     first_item_ = false;
 }
 
 void Output::end_list() const {
+    std::lock_guard lock(writing_);
     std::cout << (first_item_ ? "]\n}\n" : "\n  ]\n}\n");
     std::cout.flush();
     list_open_ = false;
+    complete_ = true;
 }
 
 void Output::text(std::string_view line) const {
@@ -192,6 +198,7 @@ void Output::text(std::string_view line) const {
 }
 
 int Output::failure(const Error& error) const {
+    std::lock_guard lock(writing_);
     std::string hint = error.hint();
     // Messages quote labels and names from tokens, which may hold control characters.
     std::cerr << "cactool: " << (color_ ? bad("error") : "error") << ": "
@@ -209,7 +216,18 @@ int Output::failure(const Error& error) const {
         document(Json{{"error", error_json(error)}});
     }
     note_failure(error);
+    complete_ = true;
     return exit_code_for(error);
+}
+
+std::optional<int> Output::cut_short(const Error& error) const {
+    writing_.lock();
+    if (complete_) {
+        writing_.unlock();
+        return std::nullopt;
+    }
+    // Kept locked for good: the run's thread, stuck or not, writes nothing after this.
+    return failure(error);
 }
 
 void Output::note_failure(const Error& error) const {

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +64,11 @@ class Output {
     // For a command that puts its failure in its own JSON document instead of calling
     // failure(): passes it to the hook without printing anything.
     void note_failure(const Error& error) const;
+    // For the --timeout watchdog, from its own thread, while the run is stuck in a call:
+    // reports `error` as failure() does and returns its exit code, unless the run has
+    // already written its result (a document, a finished list, a failure): then nothing,
+    // and nullopt. Whatever the run writes after this is held back for good.
+    std::optional<int> cut_short(const Error& error) const;
 
     // Colour helpers for text output; plain text when colour is off.
     std::string good(std::string_view s) const { return paint("32", s); }
@@ -76,6 +83,12 @@ class Output {
     bool color_ = false;
     mutable bool first_item_ = true;
     mutable bool list_open_ = false;  // begin_list() without end_list() yet
+    // The run's result is written: a document, an end_list() or a failure().
+    mutable bool complete_ = false;
+    // Held while a JSON document, a piece of it, or a failure is written: the watchdog's
+    // report must neither cut into one nor follow a finished one. Recursive because
+    // failure() writes its document with document().
+    mutable std::recursive_mutex writing_;
     std::function<void(const Error&)> failure_hook_;
 };
 

@@ -15,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "core/util/error.hpp"
+#include "core/util/in_flight.hpp"
 #include "core/util/log.hpp"
 
 namespace cac::cli {
@@ -209,6 +210,8 @@ void check_pin_options(PinOptions& options) {
 }
 
 std::optional<Secret> read_pin(const PinOptions& options, bool pin_pad, const std::string& what) {
+    // A person may be typing, or a script feeding stdin at its own pace: not card time.
+    in_flight::WaitingForPerson reading;
     if (options.from_stdin)
         return read_line(STDIN_FILENO, "stdin");
     if (!options.env_var.empty())

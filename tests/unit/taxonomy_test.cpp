@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -85,4 +86,20 @@ TEST_CASE("every SCARD_* result of pcsclite.h has a row") {
         defines(CACTOOL_PCSCLITE_H, {"SCARD_S_", "SCARD_E_", "SCARD_W_", "SCARD_F_", "SCARD_P_"});
     REQUIRE(codes.size() > 50);
     check_rows(ErrorDomain::pcsc, codes);
+}
+
+TEST_CASE("every code of cactool's own has a row of its own") {
+    // The codes are numbered from usage on, with the newest last.
+    std::set<std::string_view> names;
+    for (auto code = std::uint32_t(CoreCode::usage); code <= std::uint32_t(CoreCode::timed_out);
+         ++code) {
+        TaxonomyEntry entry = lookup_taxonomy(ErrorDomain::core, code);
+        CAPTURE(code);
+        CHECK(entry.code == code);
+        CHECK(entry.name.starts_with("CACTOOL_"));
+        CHECK(names.insert(entry.name).second);
+    }
+    TaxonomyEntry timeout = lookup_taxonomy(ErrorDomain::core, std::uint32_t(CoreCode::timed_out));
+    CHECK(timeout.name == "CACTOOL_TIMEOUT");
+    CHECK(timeout.category == Category::communication);
 }

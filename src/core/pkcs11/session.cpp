@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/util/error.hpp"
+#include "core/util/in_flight.hpp"
 #include "core/util/log.hpp"
 
 namespace cac {
@@ -69,6 +70,8 @@ Login::Login(const Session& session, UserType user, const Secret& pin)
 
 Login::Login(const Session& session, UserType user)
     : cryptoki_(session.cryptoki()), session_(session.handle()), slot_(session.slot()) {
+    // The PIN is typed on the reader's own pad meanwhile: a person's time, not the card's.
+    in_flight::WaitingForPerson typing;
     log_in(user, nullptr);
 }
 
@@ -89,6 +92,8 @@ Login::~Login() {
 
 void Login::log_in(UserType user, const Secret* pin) {
     CK_USER_TYPE type = user == UserType::so ? CKU_SO : CKU_USER;
+    // The card counts this try whether or not its answer is heard: never cut it short.
+    in_flight::MustFinish verifying;
     CK_RV rv = cryptoki_.login(session_, type, pin);
     if (rv == CKR_USER_ALREADY_LOGGED_IN)
         return;

@@ -61,6 +61,7 @@ enum class CoreCode : std::uint32_t {
     internal,
     // New codes go last: their values are in journals already written.
     card_changed,
+    timed_out,
 };
 
 std::string_view to_string(ErrorDomain domain);

@@ -363,6 +363,11 @@ const std::array core_rows = {
     OWN(card_changed, "CACTOOL_CARD_CHANGED", C::card_state, S::error, A::user_action,
         "another card is in the reader now, not the one that was being read",
         "put back the card that was in the reader, and run the command again"),
+    // Repeating would only wait as long again: whatever did not answer has to be seen to.
+    OWN(timed_out, "CACTOOL_TIMEOUT", C::communication, S::error, A::none,
+        "a card or module operation did not finish within the time bound",
+        "the card, reader or middleware stopped answering: reinsert the card or restart "
+        "pcscd; a slow card may need a longer --timeout"),
 };
 
 #undef CKR

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""--timeout bounds a run stuck inside a PKCS#11 call (the fault module delays it).
+
+The delays are set in the fault module's configuration and its call log says which call
+was held back; SPEC.md gives the exit codes (7: card communication failed) and the JSON
+keys; the journal format is src/core/recovery/journal.hpp's. The delays are many times
+longer than the bound, so a run that was not cut short could not pass, however slow the
+machine.
+"""
+
+import json
+import os
+import subprocess
+import time
+import unittest
+
+import base
+import softhsm_fixture as sf
+import testlib
+from base import tearDownModule  # noqa: F401 (removes the fixture's folder)
+
+EXIT_OK, EXIT_COMMUNICATION = 0, 7
+# Longer than any bound below plus the watchdog's margin, many times over.
+STUCK_MS = 40000
+
+
+class Timeout(base.FaultModuleTestCase):
+    def setUp(self):
+        super().setUp()
+        self.journal = os.path.join(os.path.dirname(self.fault_config), "journal.jsonl")
+
+    def run_timed(self, env, *args, input_bytes=None):
+        start = time.monotonic()
+        r = self.cactool("--journal", self.journal, "--module", self.fault, "--token", sf.MAIN,
+                         *args, env=env, input_bytes=input_bytes)
+        return r, time.monotonic() - start
+
+    def journal_records(self):
+        if not os.path.exists(self.journal):
+            return []
+        with open(self.journal) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def logged_calls(self, function):
+        """The calls of `function` the fault module's log shows as returned."""
+        with open(self.fault_log) as f:
+            return [line for line in f if line.split(" ")[1] == function]
+
+    def test_a_listing_stuck_in_the_module_ends_at_the_bound_with_exit_7(self):
+        env = self.fault_env(faults=[{"function": "C_FindObjects", "delay_ms": STUCK_MS}])
+        r, took = self.run_timed(env, "--json", "--timeout", "1", "certs")
+        err = self.assertErrorDocument(r, EXIT_COMMUNICATION)
+        self.assertLess(took, STUCK_MS / 1000 / 2, "the run was not cut short")
+        self.assertEqual(err["name"], "CACTOOL_TIMEOUT")
+        self.assertEqual(err["category"], "communication")
+        self.assertIn("C_FindObjects", err["message"])
+        self.assertIn("--timeout", err["message"])
+        # The fault module logs a call when it returns: the process ended inside it.
+        self.assertEqual(self.logged_calls("C_FindObjects"), [])
+        self.assertTrue(self.logged_calls("C_GetSlotList"), "the run never reached the module")
+
+        records = self.journal_records()
+        self.assertEqual([(x["kind"], x["code"], x["category"]) for x in records],
+                         [("error", "CACTOOL_TIMEOUT", "communication")])
+        report = self.json_of(self.cactool("--journal", self.journal, "errors-report", "--json"))
+        self.assertEqual(report["totals"]["errors"], 1)
+
+    def test_text_mode_names_the_call_and_the_source_of_the_bound(self):
+        env = self.fault_env(faults=[{"function": "C_GetSlotList", "from": 2,
+                                      "delay_ms": STUCK_MS}])
+        env["CAC_CARD_TIMEOUT"] = "1"
+        r, took = self.run_timed(env, "slots")
+        self.assertExit(r, EXIT_COMMUNICATION)
+        self.assertLess(took, STUCK_MS / 1000 / 2)
+        self.assertIn("C_GetSlotList", r.stderr)
+        self.assertIn("CAC_CARD_TIMEOUT", r.stderr)
+        self.assertIn("hint:", r.stderr)
+
+    def test_a_pin_verification_is_waited_for_and_its_answer_reported(self):
+        # The card counts a verification whatever happens to the process: its answer is
+        # worth more than the bound. 4 s against a 1 s bound, well inside the allowance.
+        env = self.fault_env(faults=[{"function": "C_Login", "delay_ms": 4000}])
+        env["CACTOOL_TEST_PIN"] = sf.USER_PIN
+        r, took = self.run_timed(env, "--json", "--timeout", "1", "login", "--pin-env",
+                                 "CACTOOL_TEST_PIN")
+        doc = self.json_of(r, EXIT_OK)
+        self.assertGreaterEqual(took, 4.0)
+        self.assertEqual(doc["result"], "ok", r.describe())
+        self.assertEqual(len(self.logged_calls("C_Login")), 1)
+        self.assertNotIn("CACTOOL_TIMEOUT", [x["code"] for x in self.journal_records()])
+        self.assertNoSecret(r, sf.USER_PIN)
+
+    def test_time_waiting_for_the_pin_does_not_count(self):
+        # The PIN arrives on stdin 3 s after the start, three times the bound.
+        env = self.fault_env(faults=[])
+        proc = subprocess.Popen(
+            [testlib.cactool_path(), "--json", "--journal", self.journal, "--module",
+             self.fault, "--token", sf.MAIN, "--timeout", "1", "login", "--pin-stdin"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            time.sleep(3)
+            out, err = proc.communicate((sf.USER_PIN + "\n").encode(), timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(proc.returncode, EXIT_OK, err.decode())
+        self.assertEqual(json.loads(out)["result"], "ok")
+
+    def test_a_run_within_the_bound_is_untouched(self):
+        env = self.fault_env(faults=[{"function": "C_FindObjects", "delay_ms": 200}])
+        r, _ = self.run_timed(env, "--json", "--timeout", "5", "certs")
+        doc = self.json_of(r, EXIT_OK)
+        self.assertNotIn("error", doc)
+        self.assertEqual(self.journal_records(), [])
+
+
+if __name__ == "__main__":
+    base.main()
