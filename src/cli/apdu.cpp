@@ -214,36 +214,23 @@ struct RunState {
 // --timeout (or CAC_CARD_TIMEOUT, or the config's timeout) bounds the whole script, from
 // the start of its transaction. PC/SC cannot cancel an SCardTransmit that is waiting for
 // the card, so the bound is checked before each command: the command in flight when it
-// passes still gets its answer, and the next one is not sent. Without any of the three the
-// script is not bounded: the built-in default would cut long scripts short.
-//
-// bound_source() says where the user set the bound, as the error names it; empty when
-// nobody did.
-std::string bound_source(const Context& ctx) {
-    const char* env = std::getenv("CAC_CARD_TIMEOUT");
-    if (!ctx.options.timeout.empty())
-        return "--timeout";
-    if (env != nullptr && *env != '\0')
-        return "CAC_CARD_TIMEOUT";
-    if (ctx.config.timeout_seconds)
-        return "the configuration's timeout_seconds";
-    return "";
-}
-
+// passes still gets its answer, and the next one is not sent. A card that holds its answer
+// back well past the bound is the dispatcher's watchdog's to cut off. Without any of the
+// three the script is not bounded: the built-in default would cut long scripts short.
 void set_deadline(const Context& ctx, RunState& state) {
-    std::string source = bound_source(ctx);
-    if (source.empty())
+    if (ctx.timeout_source.empty())
         return;
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%g", ctx.timeout_seconds);
-    state.bound = source + " (" + seconds + " s)";
+    state.bound = ctx.timeout_source + " (" + seconds + " s)";
     auto bound = std::chrono::duration<double>(ctx.timeout_seconds);
     state.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(bound);
 }
 
+// The same code as a run the watchdog cuts short (exit 7): for a script, whether the
+// card was slow or stuck is a matter of degree.
 Error past_deadline(const ScriptStep& step, const RunState& state) {
-    return Error(ErrorDomain::pcsc, std::uint32_t(SCARD_E_TIMEOUT),
-                 "send the command of line " + std::to_string(step.line),
+    return Error(CoreCode::timed_out, "send the command of line " + std::to_string(step.line),
                  "the script ran past " + state.bound + " after " + std::to_string(state.sent) +
                      " command(s)");
 }

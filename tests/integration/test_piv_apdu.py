@@ -265,11 +265,30 @@ class ApduOnTheSimulatedCard(CactoolTestCase):
                           input_bytes=script.encode())
         finally:
             testbed.cardctl("delay", "0")
-        doc = self.json_of(r, 1)
+        doc = self.json_of(r, 7)
         self.assertEqual([x["sw"] for x in doc["exchanges"]], ["9000"])
-        self.assertEqual(doc["error"]["name"], "SCARD_E_TIMEOUT")
+        self.assertEqual(doc["error"]["name"], "CACTOOL_TIMEOUT")
         self.assertIn("line 2", doc["error"]["message"])
         self.assertIn("--timeout (1 s)", doc["error"]["message"])
+        self.assertEqual([c for c, _ in card_apdus()], [SELECT_PIV.upper()])
+
+    def test_an_answer_held_back_far_past_the_bound_ends_the_run(self):
+        # PC/SC cannot cancel a transmit in flight: the run itself is ended, with the
+        # call it was stuck in named. The answer comes 8 s late against a 1 s bound (the
+        # watchdog acts 2 s after the bound).
+        testbed.cardctl("delay", "8000", "1")
+        start = time.monotonic()
+        r = self.apdu("--json", "--timeout", "1", SELECT_PIV)
+        took = time.monotonic() - start
+        # The card still answers the held command after the run is gone; wait for that,
+        # so the next test finds the card idle.
+        deadline = time.monotonic() + 30
+        while not card_apdus() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        doc = self.json_of(r, 7)
+        self.assertLess(took, 7, "the run was not cut short")
+        self.assertEqual(doc["error"]["name"], "CACTOOL_TIMEOUT")
+        self.assertIn("SCardTransmit", doc["error"]["message"])
         self.assertEqual([c for c, _ in card_apdus()], [SELECT_PIV.upper()])
 
     def test_pcscd_stopped_exits_6_with_a_hint(self):
