@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/apdu/status_words.hpp"
 #include "core/util/error.hpp"
 
 using namespace cac;
@@ -102,4 +103,40 @@ TEST_CASE("every code of cactool's own has a row of its own") {
     TaxonomyEntry timeout = lookup_taxonomy(ErrorDomain::core, std::uint32_t(CoreCode::timed_out));
     CHECK(timeout.name == "CACTOOL_TIMEOUT");
     CHECK(timeout.category == Category::communication);
+}
+
+// The status word table of core/apdu/status_words.hpp is written from ISO/IEC 7816-4
+// clause 5.6 and SP 800-73-4 table 6, with each pattern's processing class.
+TEST_CASE("every status word pattern of ISO 7816-4 and SP 800-73-4 has a row that fits its class") {
+    for (const StatusWordRow& row : status_word_table()) {
+        for (char digit : {'0', 'F'}) {
+            std::string text(row.pattern);
+            std::replace(text.begin(), text.end(), 'x', digit);
+            std::uint32_t sw = std::uint32_t(std::stoul(text, nullptr, 16));
+            TaxonomyEntry entry = lookup_taxonomy(ErrorDomain::status_word, sw);
+            CAPTURE(text);
+            CHECK(entry.code == sw);
+            CHECK_FALSE(entry.name.empty());  // a row, not the fallback
+            if (row.cls == SwClass::success)
+                CHECK(entry.severity == Severity::info);
+            else if (!row.pattern.starts_with("6C"))  // 6Cxx: resent with the right Le
+                CHECK(entry.severity != Severity::info);
+            CHECK(code_name(ErrorDomain::status_word, sw) == "SW " + text);
+        }
+    }
+}
+
+TEST_CASE("PIV's authentication answers are authentication failures, a blocked PIN critical") {
+    auto row = [](std::uint32_t sw) { return lookup_taxonomy(ErrorDomain::status_word, sw); };
+    CHECK(row(0x63C2).category == Category::authentication);
+    CHECK(row(0x63C2).action == RecoveryAction::user_action);
+    CHECK(row(0x6300).category == Category::authentication);
+    CHECK(row(0x6982).category == Category::authentication);
+    CHECK(row(0x6983).category == Category::authentication);
+    CHECK(row(0x6983).severity == Severity::critical);
+    CHECK(row(0x6A82).category == Category::token);
+    CHECK(std::string(row(0x6D00).hint).find("SELECT") != std::string::npos);
+    // Application-specific answers get the fallback, keeping their value.
+    CHECK(row(0x9123).name.empty());
+    CHECK(row(0x9123).code == 0x9123);
 }

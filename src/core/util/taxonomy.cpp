@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdio>
+#include <string_view>
 
 #include "core/util/error.hpp"
 
@@ -370,6 +372,99 @@ const std::array core_rows = {
         "pcscd; a slow card may need a longer --timeout"),
 };
 
+// Status words (ISO/IEC 7816-4:2013 5.6; NIST SP 800-73-4 part 2 table 6 for PIV; the
+// GSC-IS 2.1 applets of DoD CAC cards answer the same way where they overlap). A row is a
+// pattern whose 'x' digits match any value; the most specific matching row wins, and the
+// SW1 rows stand for whole processing classes. The meanings say what the answer means to
+// an operator; core/apdu/status_words.hpp keeps the finer per-pattern texts for APDU
+// output.
+struct SwRow {
+    std::uint16_t value;
+    std::uint16_t mask;
+    TaxonomyEntry entry;
+};
+
+constexpr std::uint16_t pattern_value(std::string_view pattern, bool mask) {
+    std::uint16_t out = 0;
+    for (char c : pattern) {
+        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        out = std::uint16_t(out << 4 | (mask ? (digit < 0 ? 0 : 0xF) : (digit < 0 ? 0 : digit)));
+    }
+    return out;
+}
+
+constexpr auto SWD = ErrorDomain::status_word;
+#define SW(pattern, cat, sev, act, meaning, hint)                                     \
+    SwRow {                                                                           \
+        pattern_value(pattern, false), pattern_value(pattern, true), TaxonomyEntry {  \
+            SWD, pattern_value(pattern, false), pattern, cat, sev, act, meaning, hint \
+        }                                                                             \
+    }
+
+const std::array status_word_rows = {
+    SW("9000", C::internal, S::info, A::none, "success", ""),
+    SW("61xx", C::internal, S::info, A::none, "success; more data waits for GET RESPONSE", ""),
+    SW("62xx", C::card_state, S::warning, A::none, "a warning; the card's state is unchanged", ""),
+    SW("6281", C::token, S::warning, A::retry, "part of the returned data may be corrupted",
+       "read it again; if it keeps happening the card may be failing"),
+    SW("6282", C::token, S::warning, A::none,
+       "the object ended before the length that was asked for", ""),
+    SW("63xx", C::card_state, S::warning, A::none, "a warning; the card's state changed", ""),
+    // After VERIFY: SP 800-73-4 gives 63Cx; 6300 carries no count, which is not zero.
+    SW("6300", C::authentication, S::error, A::user_action,
+       "the verification failed and the card did not say how many tries are left",
+       "make sure of the PIN before another try: the card may be close to blocking it"),
+    SW("63Cx", C::authentication, S::error, A::user_action,
+       "the verification failed; the last digit is the number of tries left",
+       "check the PIN; 'cactool login --check' shows the tries left"),
+    SW("64xx", C::card_state, S::error, A::none, "the card failed; its state is unchanged", ""),
+    SW("65xx", C::token, S::error, A::none, "the card failed and its state changed", ""),
+    SW("6581", C::token, S::critical, A::none, "the card's memory failed",
+       "the card may be failing; have it replaced"),
+    SW("66xx", C::communication, S::error, A::none, "a security-related error on the card", ""),
+    SW("6700", C::usage, S::error, A::none, "wrong length (Lc or Le)",
+       "check the command's length bytes"),
+    SW("67xx", C::usage, S::error, A::none, "wrong length", ""),
+    SW("68xx", C::usage, S::error, A::none, "the class byte asks for something not supported", ""),
+    SW("6881", C::usage, S::error, A::none, "logical channels are not supported", ""),
+    SW("6882", C::usage, S::error, A::none, "secure messaging is not supported", ""),
+    SW("69xx", C::card_state, S::error, A::none, "the command is not allowed now", ""),
+    SW("6982", C::authentication, S::error, A::user_action,
+       "the security status is not satisfied: a PIN or key authentication is needed first",
+       "log in first ('cactool login', or a VERIFY earlier in the script)"),
+    SW("6983", C::authentication, S::critical, A::user_action,
+       "the authentication method is blocked: the PIN (or key) has no tries left",
+       "the card needs its PIN reset with the PUK or by the issuing office"),
+    SW("6984", C::token, S::error, A::none, "the referenced data is not usable", ""),
+    SW("6985", C::card_state, S::error, A::none, "the conditions of use are not satisfied", ""),
+    SW("6986", C::usage, S::error, A::none, "the command is not allowed (no current file)", ""),
+    SW("6987", C::communication, S::error, A::none, "secure messaging data objects are missing",
+       ""),
+    SW("6988", C::communication, S::error, A::none, "secure messaging data objects are incorrect",
+       ""),
+    SW("6Axx", C::usage, S::error, A::none, "wrong parameters", ""),
+    SW("6A80", C::usage, S::error, A::none, "the data field of the command is not valid", ""),
+    SW("6A81", C::token, S::error, A::none, "the card does not support the function", ""),
+    // An empty PIV container, or a card without the application selected.
+    SW("6A82", C::token, S::warning, A::none, "no such object or application on the card",
+       "the card does not hold it (an empty PIV slot answers this)"),
+    SW("6A84", C::token, S::error, A::none, "not enough memory on the card", ""),
+    SW("6A86", C::usage, S::error, A::none, "wrong parameters P1-P2", ""),
+    SW("6A88", C::token, S::error, A::none, "the referenced key or data is not on the card",
+       "the key reference does not exist on this card"),
+    SW("6B00", C::usage, S::error, A::none, "wrong parameters P1-P2", ""),
+    SW("6Cxx", C::usage, S::info, A::none, "wrong Le; the second byte is the right one", ""),
+    // Cards answer GET DATA this way before SELECT: the application is not selected, which
+    // does not mean the card has none.
+    SW("6D00", C::card_state, S::error, A::none, "the instruction is not supported now",
+       "select the application first; on a PIV card: SELECT A0 00 00 03 08"),
+    SW("6E00", C::usage, S::error, A::none, "the class byte is not supported", ""),
+    SW("6F00", C::token, S::error, A::none, "the card failed without saying why",
+       "reinsert the card and try again; if it keeps happening the card may be failing"),
+};
+
+#undef SW
+
 #undef CKR
 #undef SCARD
 #undef OWN
@@ -391,12 +486,25 @@ TaxonomyEntry lookup_taxonomy(ErrorDomain domain, std::uint32_t code) {
         row = find_row(pcsc_rows, code);
     } else if (domain == ErrorDomain::core) {
         row = find_row(core_rows, code);
+    } else if (domain == ErrorDomain::status_word) {
+        const SwRow* best = nullptr;
+        for (const SwRow& sw : status_word_rows) {
+            if ((code & 0xffff & sw.mask) == sw.value &&
+                (best == nullptr || std::popcount(sw.mask) > std::popcount(best->mask)))
+                best = &sw;
+        }
+        if (best != nullptr) {
+            // The row stands for a pattern: the entry carries the status word itself.
+            TaxonomyEntry entry = best->entry;
+            entry.code = code;
+            return entry;
+        }
     }
     if (row != nullptr) {
         return *row;
     }
     // Codes without a row of their own: vendor-defined CKR values, PC/SC values pcsc-lite
-    // does not define, and the status words, whose meanings are kept elsewhere.
+    // does not define, and application-specific status words (9xxx other than 9000).
     switch (domain) {
         case ErrorDomain::pkcs11:
             return {domain,
@@ -410,7 +518,14 @@ TaxonomyEntry lookup_taxonomy(ErrorDomain domain, std::uint32_t code) {
         case ErrorDomain::pcsc:
             return {domain, code, "", C::communication, S::error, A::none, "PC/SC failure", ""};
         case ErrorDomain::status_word:
-            return {domain, code, "", C::card_state, S::error, A::none, "the card refused", ""};
+            return {domain,
+                    code,
+                    "",
+                    C::card_state,
+                    S::error,
+                    A::none,
+                    "an application-specific status the standards do not define",
+                    ""};
         case ErrorDomain::core:
             break;
     }
@@ -418,11 +533,16 @@ TaxonomyEntry lookup_taxonomy(ErrorDomain domain, std::uint32_t code) {
 }
 
 std::string code_name(ErrorDomain domain, std::uint32_t code) {
+    char buf[48];
+    // A status word's row is named by its pattern ("63Cx"); the word is named by itself.
+    if (domain == ErrorDomain::status_word) {
+        std::snprintf(buf, sizeof buf, "SW %04X", unsigned(code & 0xffff));
+        return buf;
+    }
     TaxonomyEntry entry = lookup_taxonomy(domain, code);
     if (!entry.name.empty() && entry.code == code) {
         return std::string(entry.name);
     }
-    char buf[48];
     switch (domain) {
         case ErrorDomain::pkcs11:
             if (code >= CKR_VENDOR_DEFINED) {
@@ -432,12 +552,10 @@ std::string code_name(ErrorDomain domain, std::uint32_t code) {
                 std::snprintf(buf, sizeof buf, "CKR_0x%x", unsigned(code));
             }
             return buf;
-        case ErrorDomain::status_word:
-            std::snprintf(buf, sizeof buf, "SW %04X", unsigned(code & 0xffff));
-            return buf;
         case ErrorDomain::pcsc:
             std::snprintf(buf, sizeof buf, "SCARD_0x%08x", unsigned(code));
             return buf;
+        case ErrorDomain::status_word:  // named above
         case ErrorDomain::core:
             break;
     }
