@@ -85,6 +85,11 @@ TEST_CASE("discovery: the value without its 7E reads the same; garbage is an err
     REQUIRE(d.policy);
     CHECK(d.policy->first == 0x60);
     CHECK(d.policy->second == 0x20);
+    piv::DiscoveryObject short_policy = piv::parse_discovery(hex("7E 04 5F 2F 01 60"));
+    REQUIRE(short_policy.policy);
+    CHECK(short_policy.policy->global_pin());
+    CHECK_FALSE(short_policy.policy->global_pin_primary());
+    CHECK(short_policy.warnings.size() == 1);
     CHECK_THROWS_AS((void)piv::parse_discovery(hex("7E 05 4F")), Error);
     CHECK_THROWS_AS((void)piv::parse_discovery(hex("4F 09 00")), Error);
 }

@@ -29,11 +29,16 @@ DiscoveryObject parse_discovery(std::span<const std::uint8_t> object) {
     const TlvNode* policy = fields.find(0x5F2F);
     if (!policy) {
         out.warnings.push_back("no PIN usage policy (5F2F)");
-    } else if (policy->value.size() != 2) {
-        out.warnings.push_back("the PIN usage policy has " + std::to_string(policy->value.size()) +
-                               " bytes, not 2");
+    } else if (policy->value.empty()) {
+        out.warnings.push_back("the PIN usage policy (5F2F) is empty");
     } else {
-        out.policy = PinUsagePolicy{policy->value[0], policy->value[1]};
+        // The first byte alone still says which PINs count; a missing second byte names
+        // no primary one.
+        std::uint8_t second = policy->value.size() > 1 ? policy->value[1] : 0;
+        out.policy = PinUsagePolicy{policy->value[0], second};
+        if (policy->value.size() != 2)
+            out.warnings.push_back("the PIN usage policy has " +
+                                   std::to_string(policy->value.size()) + " bytes, not 2");
     }
     return out;
 }
