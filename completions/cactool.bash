@@ -18,7 +18,7 @@ _cactool_subcommand_options() {
     case $1 in
     slots) echo "--all-modules --mechanisms" ;;
     certs) echo "--login --force --pin-stdin --pin-env --pin-file --export --overwrite --format --validate
-        --ca-file --ca-dir --at" ;;
+        --ca-file --ca-dir --at --pcsc" ;;
     login) echo "--so --check --force --pin-stdin --pin-env --pin-file" ;;
     readers) echo "" ;;
     watch) echo "--once --wait-card --exec" ;;

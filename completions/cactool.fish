@@ -119,6 +119,8 @@ for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cac
         -d 'Directory of trusted CA certificates'
     complete -c $cmd -n '__cactool_using certs' -l at -x \
         -d 'Verification time for --validate (RFC 3339)'
+    complete -c $cmd -n '__cactool_using certs' -l pcsc \
+        -d 'Read the PIV certificate containers over PC/SC'
 
     complete -c $cmd -n '__cactool_using login' -l so -d 'Log in as the Security Officer'
     complete -c $cmd -n '__cactool_using login' -l check -d 'Only report the PIN retry status'

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "cli/certs.hpp"
 #include "cli/commands.hpp"
 #include "cli/pin_input.hpp"
 #include "cli/recovery.hpp"
@@ -25,31 +26,6 @@
 #include "core/x509/piv_slot.hpp"
 
 namespace cac::cli {
-namespace {
-
-struct CertsOptions {
-    bool login = false;
-    bool force = false;
-    bool overwrite = false;
-    PinOptions pin;
-    std::string export_to;
-    std::string format = "pem";
-    bool validate = false;
-    std::string ca_file;
-    std::string ca_dir;
-    std::string at;
-    CLI::Option* format_option = nullptr;
-};
-
-// One certificate object as read from the token, with what could be made of it.
-struct Listed {
-    CertificateObject object;
-    std::optional<CertificateSummary> summary;
-    std::optional<std::string> error;
-    std::optional<ChainResult> validation;
-    std::string exported_to;
-    bool loaded = false;  // `object` holds more than its handle
-};
 
 std::time_t verification_time(const CertsOptions& options) {
     if (options.at.empty())
@@ -126,6 +102,8 @@ void validate_all(std::vector<Listed>& listed, const TrustAnchors& anchors, std:
     }
 }
 
+namespace {
+
 ExportFormat export_format(const std::string& format) {
     return format == "der" ? ExportFormat::der : ExportFormat::pem;
 }
@@ -147,6 +125,8 @@ void write_file_atomically(const std::filesystem::path& path, const Bytes& bytes
     }
     std::filesystem::rename(partial, path);
 }
+
+}  // namespace
 
 void export_all(std::vector<Listed>& listed, const CertsOptions& options) {
     ExportFormat format = export_format(options.format);
@@ -191,6 +171,8 @@ void export_all(std::vector<Listed>& listed, const CertsOptions& options) {
     }
 }
 
+namespace {
+
 // true or false when the answer is known; null when the token hides its private
 // objects until login and no key was seen.
 Json private_key_json(const Listed& l, const std::vector<Bytes>& key_ids, bool keys_visible) {
@@ -202,6 +184,8 @@ Json private_key_json(const Listed& l, const std::vector<Bytes>& key_ids, bool k
     return keys_visible ? Json(false) : Json();
 }
 
+}  // namespace
+
 Json validation_json(const std::optional<ChainResult>& result) {
     if (!result)
         return nullptr;
@@ -210,6 +194,26 @@ Json validation_json(const std::optional<ChainResult>& result) {
                 {"error_depth", result->ok ? Json() : Json(result->error_depth)},
                 {"chain", result->chain}};
 }
+
+void add_certificate_fields(Json& entry, const Listed& l) {
+    const CertificateSummary* s = l.summary ? &*l.summary : nullptr;
+    auto field = [s](auto member) { return s ? Json(s->*member) : Json(); };
+    entry["subject"] = field(&CertificateSummary::subject);
+    entry["issuer"] = field(&CertificateSummary::issuer);
+    entry["serial"] = field(&CertificateSummary::serial);
+    entry["not_before"] = field(&CertificateSummary::not_before_text);
+    entry["not_after"] = field(&CertificateSummary::not_after_text);
+    entry["days_left"] = field(&CertificateSummary::days_left);
+    entry["validity"] = s ? Json(to_string(s->validity)) : Json();
+    entry["key_type"] = field(&CertificateSummary::key_type);
+    entry["key_bits"] = s && s->key_bits ? Json(*s->key_bits) : Json();
+    entry["curve"] = s && !s->curve.empty() ? Json(s->curve) : Json();
+    entry["key_usage"] = field(&CertificateSummary::key_usage);
+    entry["extended_key_usage"] = field(&CertificateSummary::extended_key_usage);
+    entry["sha256"] = field(&CertificateSummary::sha256);
+}
+
+namespace {
 
 struct TokenView {
     const TokenInfo& token;
@@ -230,21 +234,7 @@ Json certificate_json(const Listed& l, const TokenView& view) {
     std::optional<std::uint8_t> piv = piv_key_reference(piv_id, label, view.piv_module);
     Json entry{{"label", o.label ? Json(*o.label) : Json()},
                {"id", o.id ? Json(to_hex(*o.id)) : Json()}};
-    const CertificateSummary* s = l.summary ? &*l.summary : nullptr;
-    auto field = [s](auto member) { return s ? Json(s->*member) : Json(); };
-    entry["subject"] = field(&CertificateSummary::subject);
-    entry["issuer"] = field(&CertificateSummary::issuer);
-    entry["serial"] = field(&CertificateSummary::serial);
-    entry["not_before"] = field(&CertificateSummary::not_before_text);
-    entry["not_after"] = field(&CertificateSummary::not_after_text);
-    entry["days_left"] = field(&CertificateSummary::days_left);
-    entry["validity"] = s ? Json(to_string(s->validity)) : Json();
-    entry["key_type"] = field(&CertificateSummary::key_type);
-    entry["key_bits"] = s && s->key_bits ? Json(*s->key_bits) : Json();
-    entry["curve"] = s && !s->curve.empty() ? Json(s->curve) : Json();
-    entry["key_usage"] = field(&CertificateSummary::key_usage);
-    entry["extended_key_usage"] = field(&CertificateSummary::extended_key_usage);
-    entry["sha256"] = field(&CertificateSummary::sha256);
+    add_certificate_fields(entry, l);
     entry["has_private_key"] = private_key_json(l, view.key_ids, view.keys_visible);
     entry["piv_slot"] = piv ? Json(piv_slot_name(*piv)) : Json();
     entry["uri"] = object_uri(view.token.raw, id, label, ObjectType::certificate);
@@ -254,7 +244,9 @@ Json certificate_json(const Listed& l, const TokenView& view) {
     return entry;
 }
 
-std::string yes_no_unknown(const Json& value) {
+std::string yes_no_unknown(const Json& value, bool over_pcsc) {
+    if (value.is_null() && over_pcsc)
+        return "unknown (not seen over PC/SC)";
     if (value.is_null())
         return "unknown (log in to see private keys)";
     return value.get<bool>() ? "yes" : "no";
@@ -266,6 +258,8 @@ std::string list_text(const Json& list) {
         text += (text.empty() ? "" : ", ") + item.get<std::string>();
     return text.empty() ? "-" : text;
 }
+
+}  // namespace
 
 void print_certificate(const Output& out, const Json& c) {
     std::string title =
@@ -302,9 +296,13 @@ void print_certificate(const Output& out, const Json& c) {
     rows.push_back({"key", key});
     rows.push_back({"key usage", list_text(c["key_usage"])});
     rows.push_back({"extended", list_text(c["extended_key_usage"])});
-    rows.push_back({"private key", yes_no_unknown(c["has_private_key"])});
+    bool over_pcsc = c.value("source", "") == "pcsc";
+    rows.push_back({"private key", yes_no_unknown(c["has_private_key"], over_pcsc)});
     rows.push_back({"sha256", c["sha256"].get<std::string>()});
-    rows.push_back({"uri", c["uri"].get<std::string>()});
+    if (c["uri"].is_string())
+        rows.push_back({"uri", c["uri"].get<std::string>()});
+    if (c.contains("object") && c["object"].is_string())
+        rows.push_back({"object", c["object"].get<std::string>() + " (read over PC/SC)"});
     if (c["validation"].is_object()) {
         const Json& v = c["validation"];
         rows.push_back({"chain", v["ok"].get<bool>() ? out.good("ok")
@@ -315,6 +313,15 @@ void print_certificate(const Output& out, const Json& c) {
     }
     out.text(format_table(rows, "  "));
 }
+
+void show_certificate(const Context& ctx, const CertsOptions& options, const Json& entry) {
+    if (ctx.out.json())
+        ctx.out.list_item(entry);
+    else if (options.export_to != "-")
+        print_certificate(ctx.out, entry);
+}
+
+namespace {
 
 // The same guard as `login`: logging in to list keys is not worth a blocked card.
 void refuse_risky_login(const Context& ctx, const TokenInfo& token, bool force) {
@@ -345,6 +352,11 @@ void check_options(const Context& ctx, CertsOptions& options) {
     needs(!options.validate && !options.ca_dir.empty(), "--ca-dir", "--validate");
     needs(!options.validate && !options.at.empty(), "--at", "--validate");
     needs(options.force && !options.login, "--force", "--login");
+    if (options.pcsc && options.login) {
+        throw Error(CoreCode::usage, "read the options",
+                    "--login has no effect with --pcsc: the certificate containers are read "
+                    "without a PIN, and no key is looked for");
+    }
     if (options.export_to == "-" && ctx.out.json()) {
         throw Error(CoreCode::usage, "read the options",
                     "--export - writes certificates to stdout, where --json writes its "
@@ -354,6 +366,8 @@ void check_options(const Context& ctx, CertsOptions& options) {
 
 int run_certs(Context& ctx, CertsOptions& options) {
     check_options(ctx, options);
+    if (options.pcsc)
+        return run_certs_pcsc(ctx, options);
     std::time_t now = std::time(nullptr);
     std::time_t at = verification_time(options);
     std::optional<TrustAnchors> anchors;
@@ -433,10 +447,7 @@ int run_certs(Context& ctx, CertsOptions& options) {
             std::string key = entry["id"].dump() + entry["label"].dump() + entry["sha256"].dump();
             if (!printed.insert(key).second)
                 continue;
-            if (ctx.out.json())
-                ctx.out.list_item(entry);
-            else if (options.export_to != "-")
-                print_certificate(ctx.out, entry);
+            show_certificate(ctx, options, entry);
         }
     });
     if (ctx.out.json())
@@ -469,6 +480,9 @@ Runner setup_certs(CLI::App& app) {
         ->check(nonempty_value());
     app.add_option("--at", options->at, "Validate as of this RFC 3339 time instead of now")
         ->check(nonempty_value());
+    app.add_flag("--pcsc", options->pcsc,
+                 "Read the PIV certificate containers over PC/SC (the reader of --reader) "
+                 "instead of through a PKCS#11 module");
     return [options](Context& ctx) { return run_certs(ctx, *options); };
 }
 

@@ -68,8 +68,8 @@ cases=(
   "cactool certs --pin-|--pin-env --pin-file --pin-stdin"
   "cactool login --|$globals --check --force --pin-env --pin-file --pin-stdin --so"
   "cactool-slots --|$globals --all-modules --mechanisms"
-  "cactool certs --|$globals --at --ca-dir --ca-file --export --force --format --login --overwrite --pin-env
-    --pin-file --pin-stdin --validate"
+  "cactool certs --|$globals --at --ca-dir --ca-file --export --force --format --login --overwrite --pcsc
+    --pin-env --pin-file --pin-stdin --validate"
   "cactool --color |always auto never"
   "cactool --color=|always auto never"
   "cactool certs --format |der pem"

@@ -247,8 +247,11 @@ const std::array pcsc_rows = {
     SCARD(SCARD_F_UNKNOWN_ERROR, C::middleware, S::error, A::none,
           "pcscd failed for an unknown reason", "check pcscd's log"),
     SCARD(SCARD_E_INVALID_ATR, C::card_state, S::error, A::none, "the ATR is not valid", ""),
-    SCARD(SCARD_E_NOT_TRANSACTED, C::communication, S::error, A::none,
-          "there is no transaction to end", ""),
+    // pcsc-lite also answers SCardTransmit with it when the reader driver could not carry
+    // the command (IFDTransmit failed): a card pulled out mid-exchange, as seen on the test
+    // bed. Whether the card is still there is for the reconnect to find out.
+    SCARD(SCARD_E_NOT_TRANSACTED, C::communication, S::error, A::reconnect,
+          "there is no transaction to end, or the reader could not carry the command", ""),
     SCARD(SCARD_E_READER_UNAVAILABLE, C::communication, S::error, A::user_action,
           "the reader is not available", "reconnect the reader"),
     SCARD(SCARD_P_SHUTDOWN, C::middleware, S::error, A::reestablish_context,
