@@ -47,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -150,6 +151,9 @@ class JournalWriter {
     std::string open_problem_;  // why the path cannot be a journal, beyond errno
     bool warned_ = false;
     std::function<void(const std::string&)> warn_;
+    // One append at a time within the process: the run's thread and the --timeout
+    // watchdog's may both have a record to write (flock only orders processes).
+    std::mutex appending_;
 };
 
 // Reads a journal file (and, when asked, its rotated predecessor "<path>.1" first) record

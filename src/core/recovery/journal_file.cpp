@@ -291,6 +291,7 @@ bool JournalWriter::write_locked(std::string_view data) {
 }
 
 bool JournalWriter::append_line(std::string_view line) {
+    std::lock_guard lock(appending_);
     try {
         std::string data;
         data.reserve(line.size() + 1);
