@@ -253,6 +253,23 @@ class CertsOverPcsc(CactoolTestCase):
                          (0, 1, 1))
         self.assertEqual(totals["recovery_rate"], 1.0)
 
+    def test_pcscd_restarted_mid_listing_is_reached_again_and_the_card_read_on(self):
+        testbed.cardctl("delay", "700", "5")
+        proc = self.start_certs("--json", "--timeout", "30")
+        self.wait_for_log(lambda e: get_data_of(e) == CHUID)
+        testbed.cardctl("pcscd", "restart")
+        r = self.finish(proc)
+        doc = self.json_of(r)
+        self.assertProfilesCertificates(doc, r)
+
+        records = self.journal_records()
+        self.assertTrue(records and all(x["kind"] == "recovery" for x in records), records)
+        self.assertEqual(records[-1]["outcome"], "recovered", records)
+        self.assertIn("reestablish_context", [x["action"] for x in records], records)
+        totals = self.report_totals()
+        self.assertEqual((totals["errors"], totals["recovered"], totals["recovery_rate"]),
+                         (0, 1, 1.0))
+
     # SCardTransmit cannot be cancelled: the watchdog in src/cli bounds a call stuck in
     # the card at --timeout.
     def test_answers_held_past_the_timeout_exit_7_soon_after_it(self):

@@ -3,6 +3,7 @@
 // put back, swapped for another, or when pcscd itself goes away.
 #include <doctest/doctest.h>
 
+#include <deque>
 #include <thread>
 
 #include "core/recovery/pcsc_recovery.hpp"
@@ -61,6 +62,7 @@ struct Bench {
     std::optional<PcscRecoverer> recoverer;
     std::optional<RecoveryPolicy> policy;
     int reentered = 0;
+    std::deque<LONG> reenter_failures;  // thrown by the next re-enter steps, as transmit would
     int identified = 0;
     Bytes identity = {0x30, 0x19};
     std::vector<std::chrono::milliseconds> paused;
@@ -70,7 +72,14 @@ struct Bench {
         fake.atr = card_atr;
         fake.response = {0x53, 0x00, 0x90, 0x00};
         recoverer.emplace(pcsc::Context(fake.api()), reader);
-        recoverer->set_reenter([this] { ++reentered; });
+        recoverer->set_reenter([this] {
+            ++reentered;
+            if (!reenter_failures.empty()) {
+                LONG rv = reenter_failures.front();
+                reenter_failures.pop_front();
+                throw Error(ErrorDomain::pcsc, std::uint32_t(rv), "transmit to the card");
+            }
+        });
         recoverer->set_identity(
             [this] {
                 ++identified;
@@ -152,6 +161,24 @@ TEST_CASE("a card gone again between the wait and the connect is waited for once
     CHECK(bench.fake.waits[1] ==
           std::vector<std::pair<std::string, DWORD>>{{reader, SCARD_STATE_PRESENT}});
     CHECK(bench.recorder.attempts.size() == 1);
+}
+
+TEST_CASE("a card pcscd still shows present after it went is waited for in the same attempt") {
+    // pcscd notices a pulled card only at its next look at the reader: the first connect
+    // succeeds, and the SELECT fails in the driver.
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_W_REMOVED_CARD};
+    bench.reenter_failures = {SCARD_E_NOT_TRANSACTED};
+    bench.fake.steps = {reader_is(present, card_atr), reader_is(empty | 0x10000),
+                        reader_is(present | 0x20000, card_atr)};
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    CHECK(bench.fake.connects == 3);
+    CHECK(bench.reentered == 2);
+    REQUIRE(bench.fake.waits.size() == 3);
+    CHECK(bench.fake.waits[1] ==
+          std::vector<std::pair<std::string, DWORD>>{{reader, SCARD_STATE_PRESENT}});
+    check_one_attempt(bench.recorder, "SCARD_W_REMOVED_CARD", RecoveryAction::reconnect,
+                      Outcome::recovered);
 }
 
 TEST_CASE("another card in the reader ends the recovery: its ATR differs") {

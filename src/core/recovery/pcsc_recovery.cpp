@@ -33,6 +33,15 @@ bool card_away(const Error& error) {
     return is_pcsc(error, SCARD_W_REMOVED_CARD) || is_pcsc(error, SCARD_E_NO_SMARTCARD);
 }
 
+// The card went while it was being connected to and entered: pcscd notices a card pulled
+// out only at its next look at the reader (every 400 ms for vpcd), and until then shows it
+// present; a command to it then fails in the driver (SCARD_E_NOT_TRANSACTED) or comes back
+// empty (SCARD_E_COMM_DATA_LOST).
+bool lost_on_the_way(const Error& error) {
+    return card_away(error) || is_pcsc(error, SCARD_E_NOT_TRANSACTED) ||
+           is_pcsc(error, SCARD_E_COMM_DATA_LOST);
+}
+
 // Codes that SCardReconnect on the handle we have can mend: the card is still there.
 bool card_still_there(const Error& error) {
     return is_pcsc(error, SCARD_W_RESET_CARD) || is_pcsc(error, SCARD_W_UNPOWERED_CARD) ||
@@ -94,15 +103,13 @@ void PcscRecoverer::recover(RecoveryAction action, const Error& failure,
             if (card_ && card_still_there(failure))
                 return reconnect_in_place(failure, deadline);
             card_.reset();
-            connect_when_present(deadline);
-            return check_same_card();
+            return find_card_again(deadline);
         case RecoveryAction::reestablish_context:
             // The handle goes before its context, and both before pcscd is asked again.
             card_.reset();
             context_.reset();
             establish(deadline);
-            connect_when_present(deadline);
-            return check_same_card();
+            return find_card_again(deadline);
         default:
             throw failure;
     }
@@ -116,8 +123,7 @@ void PcscRecoverer::reconnect_in_place(const Error& failure, Clock::time_point d
             throw;
         // Reset, then pulled out: it has to come back, and be checked, like any card.
         card_.reset();
-        connect_when_present(deadline);
-        return check_same_card();
+        return find_card_again(deadline);
     }
     log::info("recovery",
               "reconnected to the card in \"" + reader_ + "\" after " + failure.code_text());
@@ -144,9 +150,24 @@ void PcscRecoverer::establish(Clock::time_point deadline) {
     }
 }
 
-void PcscRecoverer::connect_when_present(Clock::time_point deadline) {
+void PcscRecoverer::find_card_again(Clock::time_point deadline) {
     log::info("recovery", "waiting for the card to be back in \"" + reader_ + "\"");
     DWORD seen = SCARD_STATE_UNAWARE;
+    for (;;) {
+        connect_when_present(seen, deadline);
+        try {
+            return check_same_card();
+        } catch (const Error& e) {
+            // Gone again, or never really back: the next change of the reader's state is
+            // waited for, rather than an attempt of the policy spent on pcscd's delay.
+            if (!lost_on_the_way(e))
+                throw;
+            card_.reset();
+        }
+    }
+}
+
+void PcscRecoverer::connect_when_present(DWORD& seen, Clock::time_point deadline) {
     for (;;) {
         if (!wait_for_card(seen, deadline)) {
             wait_for_readers(deadline);

@@ -80,7 +80,10 @@ class PcscRecoverer : public Recoverer {
 
     void reconnect_in_place(const Error& error, Clock::time_point deadline);
     void establish(Clock::time_point deadline);
-    void connect_when_present(Clock::time_point deadline);
+    // Waits for a card, connects, and checks it is the same card, re-entered.
+    void find_card_again(Clock::time_point deadline);
+    // Connects once the reader's state differs from `seen` and shows a card.
+    void connect_when_present(DWORD& seen, Clock::time_point deadline);
     // Blocks until the reader's state differs from `seen` and holds a card that answered
     // its reset; `seen` is then that state. False when the reader is not there (the
     // caller waits for the reader list to change).
