@@ -253,6 +253,32 @@ class CertsOverPcsc(CactoolTestCase):
                          (0, 1, 1))
         self.assertEqual(totals["recovery_rate"], 1.0)
 
+    def test_another_card_put_in_mid_listing_ends_it_with_nothing_listed(self):
+        # The same ATR (no profile sets one) but a CHUID generated afresh: only the
+        # identity check can tell the two cards apart.
+        before = testbed.manifest()["atr"]
+        testbed.cardctl("delay", "700", "4")
+        proc = self.start_certs("--json", "--timeout", "30")
+        self.wait_for_log(lambda e: get_data_of(e) == CHUID)
+        try:
+            testbed.cardctl("profile", testbed.PROFILES / "compressed.json")
+            r = self.finish(proc)
+            self.assertEqual(testbed.manifest()["atr"], before)
+        finally:
+            testbed.use_profile(testbed.PROFILES / "default.json")
+        err = self.assertErrorDocument(r, EXIT_COMMUNICATION)
+        self.assertEqual(err["name"], "CACTOOL_CARD_CHANGED", r.describe())
+        self.assertEqual(r.json().get("certificates", []), [], r.describe())
+        # How the swap shows first (an answer lost, the card removed) depends on when pcscd
+        # looked at the reader; every attempt failed, and the last error is the swap.
+        records = self.journal_records()
+        attempts = [x["outcome"] for x in records if x["kind"] == "recovery"]
+        self.assertTrue(attempts and set(attempts) == {"failed"}, records)
+        self.assertEqual([x["code"] for x in records if x["kind"] == "error"],
+                         ["CACTOOL_CARD_CHANGED"], records)
+        totals = self.report_totals()
+        self.assertEqual((totals["recovered"], totals["recovery_rate"]), (0, 0.0))
+
     def test_pcscd_restarted_mid_listing_is_reached_again_and_the_card_read_on(self):
         testbed.cardctl("delay", "700", "5")
         proc = self.start_certs("--json", "--timeout", "30")

@@ -181,6 +181,30 @@ TEST_CASE("a card pcscd still shows present after it went is waited for in the s
                       Outcome::recovered);
 }
 
+TEST_CASE("an answer lost on the way: the card is checked and entered again, then read") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_E_COMM_DATA_LOST};
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    CHECK(bench.fake.connects == 1);
+    CHECK(bench.reentered == 1);
+    CHECK(bench.identified == 1);
+    check_one_attempt(bench.recorder, "SCARD_E_COMM_DATA_LOST", RecoveryAction::retry,
+                      Outcome::recovered);
+}
+
+TEST_CASE("an answer lost while another card was swapped in unseen: the identity tells") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_E_COMM_DATA_LOST};
+    bench.identity = {0x30, 0x18};
+    try {
+        (void)bench.read();
+        FAIL("read another card");
+    } catch (const Error& e) {
+        CHECK(e.is(CoreCode::card_changed));
+    }
+    CHECK(bench.fake.sent.size() == 1);
+}
+
 TEST_CASE("another card in the reader ends the recovery: its ATR differs") {
     Bench bench;
     bench.fake.transmit_results = {SCARD_W_REMOVED_CARD};

@@ -98,6 +98,11 @@ void PcscRecoverer::recover(RecoveryAction action, const Error& failure,
                             Clock::time_point deadline) {
     switch (action) {
         case RecoveryAction::retry:
+            // An answer lost on the way leaves unknown what the card did, and pcscd may
+            // not yet have seen a card swapped in (it looks at the reader only every so
+            // often): the card is checked and entered again before anything is read.
+            if (card_)
+                check_same_card();
             return;
         case RecoveryAction::reconnect:
             if (card_ && card_still_there(failure))
@@ -247,7 +252,7 @@ void PcscRecoverer::check_same_card() {
                     "the card now in the reader has the same ATR but another identity: it "
                     "is not the card that was being read");
     }
-    log::info("recovery", "the same card is back in \"" + reader_ + "\"");
+    log::info("recovery", "the card in \"" + reader_ + "\" is the one that was being read");
 }
 
 void PcscRecoverer::reenter() {

@@ -12,6 +12,9 @@
 //   ...): a new context, tried again with a growing pause until pcscd answers (pcscd
 //   has no way to tell a client it is back), then as for a card that went away.
 //
+// - An answer lost on the way (SCARD_E_COMM_DATA_LOST, taxonomy action retry): the same
+//   checks and the re-enter step on the handle as it is, then the operation again.
+//
 // A different card in the reader is never read in the place of the first one: that is a
 // CoreCode::card_changed error, which ends the recovery, so a listing never mixes two
 // people's certificates.
