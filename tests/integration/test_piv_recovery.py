@@ -224,14 +224,18 @@ class CertsOverPcsc(CactoolTestCase):
                          (1, len(attempts), 0))
         self.assertEqual(totals["recovery_rate"], 0.0)
 
-    def test_a_card_reset_by_another_client_between_two_reads_is_selected_again(self):
+    def reset_mid_listing(self, *extra):
+        """certs --pcsc with the card reset by another client once the CHUID was read."""
         testbed.cardctl("delay", "700", "5")
-        proc = self.start_certs("--json", "--timeout", "30")
+        proc = self.start_certs("--timeout", "30", *extra)
         self.wait_for_log(lambda e: get_data_of(e) == CHUID)
-        # cardctl resets through pcscd (SCardReconnect with SCARD_RESET_CARD); pcscd lets
-        # it in between two of cactool's transactions.
+        # cardctl resets through pcscd (SCardReconnect with SCARD_RESET_CARD); pcscd does
+        # it once the command in flight is answered.
         testbed.cardctl("reset")
-        r = self.finish(proc)
+        return self.finish(proc)
+
+    def test_a_card_reset_by_another_client_between_two_reads_is_selected_again(self):
+        r = self.reset_mid_listing("--json")
         doc = self.json_of(r)
         self.assertProfilesCertificates(doc, r)
 
@@ -252,6 +256,18 @@ class CertsOverPcsc(CactoolTestCase):
         self.assertEqual((totals["errors"], totals["recovery_attempts"], totals["recovered"]),
                          (0, 1, 1))
         self.assertEqual(totals["recovery_rate"], 1.0)
+
+    def test_text_names_each_certificate_once_after_a_recovery(self):
+        r = self.reset_mid_listing()
+        self.assertExit(r, EXIT_OK)
+        self.assertIn("4 certificates", r.stdout)
+        for name in ("PIV Authentication", "Digital Signature", "Key Management",
+                     "Card Authentication"):
+            titles = [line for line in r.stdout.splitlines() if line.startswith(name)]
+            self.assertEqual(len(titles), 1, "%r shown %d times\n%s"
+                             % (name, len(titles), r.describe()))
+        self.assertEqual(len([x for x in self.journal_records() if x["outcome"] == "recovered"]),
+                         1)
 
     def test_another_card_put_in_mid_listing_ends_it_with_nothing_listed(self):
         # The same ATR (no profile sets one) but a CHUID generated afresh: only the
