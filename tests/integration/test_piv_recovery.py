@@ -159,6 +159,21 @@ class CertsOverPcsc(CactoolTestCase):
         self.assertIn("--login", r.stderr)
         self.assertEqual([e for e in testbed.apdu_log() if e["event"] == "apdu"], [])
 
+    def test_an_empty_reader_at_the_start_is_not_found_at_once(self):
+        testbed.cardctl("remove")
+        try:
+            testbed.cardctl("wait", "absent", "--timeout", "10")
+            started = time.monotonic()
+            r = self.certs("--json", "--timeout", "20")
+            elapsed = time.monotonic() - started
+        finally:
+            testbed.cardctl("insert")
+            testbed.cardctl("wait", "present", "--timeout", "10")
+        err = self.assertErrorDocument(r, 3)
+        self.assertEqual(err["name"], "SCARD_E_NO_SMARTCARD")
+        self.assertFalse(err["recovery"]["attempted"])
+        self.assertLess(elapsed, 5, "an empty reader was waited for\n" + r.describe())
+
     def test_a_card_pulled_out_mid_certificate_and_put_back_is_read_to_the_end(self):
         # SELECT, CHUID and the first containers answer slowly; once the CHUID is in, the
         # card vanishes on its next command (a certificate's GET DATA) and comes back.
