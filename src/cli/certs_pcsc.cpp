@@ -96,21 +96,20 @@ std::vector<FromCard> read_card(const Context& ctx, PcscRecoverer& card, std::ti
         exchanger.forget_pending();
         (void)piv::select(exchanger);
     });
-    // No PC/SC transaction is held: pcsc-lite lets another program that waits for one in
-    // only at its 100 ms polls, so back-to-back transactions would starve it, and a reset
-    // or removal between two reads is recovered anyway.
-    auto read = [&](std::uint32_t tag) { return piv::get_data(exchanger, tag); };
+    // No PC/SC transaction is held around the reads: pcsc-lite lets another program that
+    // waits for one in only at its 100 ms polls, so back-to-back transactions would starve
+    // it, and a reset or removal between two reads is recovered anyway.
     RunRecovery recovery(ctx);
     RecoveryPolicy& policy = recovery.policy();
     policy.run(Repeatable::yes, card, [&] { (void)piv::select(exchanger); });
-    Bytes chuid =
-        policy.run(Repeatable::yes, card, [&] { return read(chuid_tag).value_or(Bytes{}); });
-    card.set_identity([&] { return piv::get_data(exchanger, chuid_tag).value_or(Bytes{}); }, chuid);
+    auto chuid_of_card = [&] { return piv::get_data(exchanger, chuid_tag).value_or(Bytes{}); };
+    Bytes chuid = policy.run(Repeatable::yes, card, chuid_of_card);
+    card.set_identity(chuid_of_card, chuid);
 
     std::vector<FromCard> entries;
     for (const piv::CertificateSlot& slot : piv::certificate_slots()) {
         std::optional<Bytes> object =
-            policy.run(Repeatable::yes, card, [&] { return read(slot.tag); });
+            policy.run(Repeatable::yes, card, [&] { return piv::get_data(exchanger, slot.tag); });
         if (object)
             entries.push_back(from_container(slot, *object, now));
     }
