@@ -352,6 +352,11 @@ void check_options(const Context& ctx, CertsOptions& options) {
     needs(!options.validate && !options.ca_dir.empty(), "--ca-dir", "--validate");
     needs(!options.validate && !options.at.empty(), "--at", "--validate");
     needs(options.force && !options.login, "--force", "--login");
+    if (options.pcsc && (!ctx.options.slot.empty() || !ctx.options.token.empty())) {
+        throw Error(CoreCode::usage, "read the options",
+                    "--slot and --token choose a PKCS#11 token; with --pcsc the card is the "
+                    "one in the reader --reader chooses");
+    }
     if (options.pcsc && options.login) {
         throw Error(CoreCode::usage, "read the options",
                     "--login has no effect with --pcsc: the certificate containers are read "

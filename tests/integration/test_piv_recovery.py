@@ -159,6 +159,13 @@ class CertsOverPcsc(CactoolTestCase):
         self.assertIn("--login", r.stderr)
         self.assertEqual([e for e in testbed.apdu_log() if e["event"] == "apdu"], [])
 
+    def test_a_pkcs11_token_selection_is_refused_with_pcsc(self):
+        for option in (["--token", "PIV_II"], ["--slot", "0"]):
+            r = testlib.run_cactool([*option, *self.args()], self.env)
+            self.assertExit(r, 2)
+            self.assertIn("--reader", r.stderr)
+        self.assertEqual([e for e in testbed.apdu_log() if e["event"] == "apdu"], [])
+
     def test_an_empty_reader_at_the_start_is_not_found_at_once(self):
         testbed.cardctl("remove")
         try:
