@@ -4,7 +4,7 @@
 # bash splits "--format=pem" at the '=' (COMP_WORDBREAKS), so a lone "=" word
 # means the option before it is waiting for its value.
 
-_cactool_subcommands="slots certs login readers watch apdu errors-report"
+_cactool_subcommands="slots certs login readers watch apdu errors-report diag"
 
 _cactool_global_options="--json -v --verbose -q --quiet --trace --module --reader --slot
     --token --timeout --config --journal --no-journal --color --version -h --help"
@@ -25,6 +25,7 @@ _cactool_subcommand_options() {
     apdu) echo "--script --expect --chain --tlv --no-get-response" ;;
     errors-report) echo "--since --until --category --code --include-context --include-rotated
         --rotate -o --output --pattern-count --pattern-window" ;;
+    diag) echo "--strict --ca-file --ca-dir" ;;
     esac
 }
 
@@ -137,4 +138,4 @@ _cactool() {
 }
 
 complete -F _cactool cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu \
-    cactool-errors-report
+    cactool-errors-report cactool-diag

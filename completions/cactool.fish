@@ -57,7 +57,7 @@ function __cactool_p11kit_tokens
 end
 
 for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu \
-    cactool-errors-report
+    cactool-errors-report cactool-diag
     complete -c $cmd -f
 
     # Global options, accepted before or after the subcommand.
@@ -93,9 +93,11 @@ complete -c cactool -n __cactool_needs_subcommand -a apdu \
     -d 'Send APDUs or a scriptor script to a card, with status word meanings'
 complete -c cactool -n __cactool_needs_subcommand -a errors-report \
     -d 'What the error journal recorded: counts, recovery rate and patterns'
+complete -c cactool -n __cactool_needs_subcommand -a diag \
+    -d 'Check the whole stack, say what is wrong and how to fix it'
 
 for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu \
-    cactool-errors-report
+    cactool-errors-report cactool-diag
     complete -c $cmd -n '__cactool_using slots' -l all-modules \
         -d 'Every module p11-kit knows plus detected ones'
     complete -c $cmd -n '__cactool_using slots' -l mechanisms -d "Also list each token's mechanisms"
@@ -158,6 +160,14 @@ for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cac
     complete -c $cmd -n $report -l pattern-count -x \
         -d 'Failures of one code and operation that make a pattern'
     complete -c $cmd -n $report -l pattern-window -x -d 'How close together they must be'
+
+    complete -c $cmd -n '__cactool_using diag' -l strict \
+        -d 'Exit 8 when a check warned, not only failed'
+    complete -c $cmd -n '__cactool_using diag' -l ca-file -r -F \
+        -d 'Trust anchors for the chain check: a PEM, DER or PKCS#7 file'
+    complete -c $cmd -n '__cactool_using diag' -l ca-dir -x \
+        -a '(__fish_complete_directories (commandline -ct))' \
+        -d 'Trust anchors for the chain check: a directory of certificates'
 
     for sub in certs login
         complete -c $cmd -n "__cactool_using $sub" -l pin-stdin \

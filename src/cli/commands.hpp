@@ -38,6 +38,7 @@ Runner setup_readers(CLI::App& app);
 Runner setup_watch(CLI::App& app);
 Runner setup_apdu(CLI::App& app);
 Runner setup_errors_report(CLI::App& app);
+Runner setup_diag(CLI::App& app);
 
 std::span<const Command> commands();
 

@@ -45,7 +45,7 @@ globals="--color --config --help --journal --json --module --no-journal --quiet 
 
 # "command line|expected matches"
 cases=(
-  "cactool |apdu certs errors-report login readers slots watch"
+  "cactool |apdu certs diag errors-report login readers slots watch"
   "cactool s|slots"
   "cactool a|apdu"
   "cactool e|errors-report"
@@ -59,12 +59,14 @@ cases=(
   "cactool errors-report --since 24h --r|--reader --rotate"
   "cactool apdu --|$globals --chain --expect --no-get-response --script --tlv"
   "cactool-apdu --t|--timeout --tlv --token --trace"
+  "cactool diag --|$globals --ca-dir --ca-file --strict"
+  "cactool-diag --s|--slot --strict"
   "cactool r|readers"
   "cactool w|watch"
   "cactool watch --|$globals --exec --once --wait-card"
   "cactool --c|--color --config"
-  "cactool --json |apdu certs errors-report login readers slots watch"
-  "cactool --module x |apdu certs errors-report login readers slots watch"
+  "cactool --json |apdu certs diag errors-report login readers slots watch"
+  "cactool --module x |apdu certs diag errors-report login readers slots watch"
   "cactool certs --pin-|--pin-env --pin-file --pin-stdin"
   "cactool login --|$globals --check --force --pin-env --pin-file --pin-stdin --so"
   "cactool-slots --|$globals --all-modules --mechanisms"
@@ -149,7 +151,7 @@ check_shell() {
 
 # The link names must be registered too.
 for name in cactool cactool-slots cactool-certs cactool-login cactool-readers cactool-watch cactool-apdu \
-  cactool-errors-report; do
+  cactool-errors-report cactool-diag; do
   if ! bash -c 'source "$1"; complete -p "$2"' _ "$completions/cactool.bash" "$name" >/dev/null
   then
     echo "FAIL bash: no completion registered for $name"
@@ -176,7 +178,7 @@ completion_options() (
 
 check_against_help() {
   local sub want got
-  for sub in "" slots certs login readers watch apdu errors-report; do
+  for sub in "" slots certs login readers watch apdu errors-report diag; do
     # shellcheck disable=SC2086 # no subcommand word for the global options
     want=$(help_options "$cactool" $sub)
     got=$(completion_options "$sub")

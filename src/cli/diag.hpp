@@ -1,0 +1,91 @@
+// `cactool diag`: the checks, what they share, and how each one is reported.
+//
+// Every check runs, whatever the ones before found: a check that needs what an earlier
+// one could not give (a PC/SC context, a loaded module, a token) reports `skip` with the
+// reason, so the report always says everything that can be said about the workstation.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/context.hpp"
+#include "core/pcsc/context.hpp"
+#include "core/pcsc/reader.hpp"
+#include "core/pkcs11/discovery.hpp"
+#include "core/pkcs11/module.hpp"
+#include "core/pkcs11/slots.hpp"
+#include "core/x509/chain.hpp"
+
+namespace cac::cli {
+
+enum class CheckStatus { pass, warn, fail, skip };
+
+std::string_view to_string(CheckStatus status);
+
+// One line of the report. `subject` names what the line is about when a check reports
+// once per reader, module, token or certificate (empty otherwise).
+struct CheckResult {
+    std::string id;
+    CheckStatus status = CheckStatus::skip;
+    std::string message;
+    std::string hint;
+    std::string subject;
+    std::int64_t duration_ms = 0;
+};
+
+struct DiagOptions {
+    bool strict = false;
+    std::string ca_file;
+    std::string ca_dir;
+};
+
+// A module the checks could load, with where it came from.
+struct LoadedModule {
+    ModuleChoice choice;
+    Module module;
+};
+
+// What the checks learn and later checks use.
+struct DiagState {
+    DiagState(const Context& c, const DiagOptions& o) : ctx(c), options(o) {}
+
+    const Context& ctx;
+    const DiagOptions& options;
+    std::vector<CheckResult> results;
+    // --ca-file / --ca-dir, else the config's trust anchors; none when neither is given.
+    std::optional<TrustAnchors> anchors;
+
+    std::optional<pcsc::Context> pcsc;
+    std::optional<std::vector<pcsc::Reader>> readers;  // set once they could be read
+    // The module tokens are looked for in: --module, else the one discovery chooses.
+    std::optional<LoadedModule> module;
+    std::string module_problem;  // why there is none
+    std::vector<Slot> slots;
+    bool slots_read = false;
+
+    // Adds a result for `id`; its duration is the time since the check began.
+    void report(std::string id, CheckStatus status, std::string message, std::string hint = {},
+                std::string subject = {});
+    // The duration of every result reported from now on is measured from here.
+    void begin_check() { started_ = std::chrono::steady_clock::now(); }
+
+  private:
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+// The PC/SC side (diag_pcsc.cpp): pcscd, readers, cards.
+void check_pcscd(DiagState& state);
+void check_readers(DiagState& state);
+void check_cards(DiagState& state);
+// The PKCS#11 side (diag_pkcs11.cpp): modules, tokens against cards, PIN status.
+void check_modules(DiagState& state);
+void check_tokens(DiagState& state);
+void check_pin_status(DiagState& state);
+// Certificates on the tokens (diag_certs.cpp), and the error journal.
+void check_certificates(DiagState& state);
+void check_journal(DiagState& state);
+
+}  // namespace cac::cli

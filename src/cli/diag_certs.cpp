@@ -1,0 +1,241 @@
+// diag's checks of the certificates on each token (validity, usage, private key, chain)
+// and of the error journal's last day.
+#include <algorithm>
+#include <ctime>
+
+#include "cli/certs.hpp"
+#include "cli/diag.hpp"
+#include "core/pkcs11/objects.hpp"
+#include "core/pkcs11/session.hpp"
+#include "core/recovery/report.hpp"
+
+namespace cac::cli {
+namespace {
+
+// Certificates within this many days of their end are worth renewing now.
+constexpr std::int64_t kExpiringDays = 30;
+
+// Purposes that let a certificate log a user on with the card (Windows smart card logon,
+// Kerberos PKINIT, TLS client authentication); a certificate without the extension may
+// serve any purpose (RFC 5280, 4.2.1.12).
+bool fit_for_logon(const CertificateSummary& s) {
+    if (!s.extended_key_usage_present)
+        return true;
+    for (const std::string& purpose : s.extended_key_usage) {
+        if (purpose == "client_auth" || purpose == "smartcard_logon" ||
+            purpose == "pkinit_client" || purpose == "any")
+            return true;
+    }
+    return false;
+}
+
+std::string name_of(const Listed& l) {
+    if (l.object.label && !l.object.label->empty())
+        return *l.object.label;
+    return l.summary ? l.summary->subject : "(no label)";
+}
+
+void check_validity(DiagState& state, const Listed& l) {
+    const CertificateSummary& s = *l.summary;
+    std::string name = name_of(l);
+    if (s.validity == Validity::expired) {
+        state.report("certificate_validity", CheckStatus::fail, "expired on " + s.not_after_text,
+                     "have the card's issuer renew the certificate", name);
+    } else if (s.validity == Validity::not_yet_valid) {
+        state.report("certificate_validity", CheckStatus::fail,
+                     "not valid before " + s.not_before_text,
+                     "check the computer's clock; if it is right, the certificate is not in "
+                     "force yet",
+                     name);
+    } else if (s.days_left < kExpiringDays) {
+        state.report(
+            "certificate_validity", CheckStatus::warn,
+            "expires on " + s.not_after_text + ", in " + std::to_string(s.days_left) + " days",
+            "have the card's issuer renew the certificate before it expires", name);
+    } else {
+        state.report(
+            "certificate_validity", CheckStatus::pass,
+            "valid until " + s.not_after_text + " (" + std::to_string(s.days_left) + " days)", {},
+            name);
+    }
+}
+
+// CKA_ID ties a certificate to its key (PKCS#11 4.6.3). Without a login a token may hide
+// its private keys, and then a missing one says nothing.
+void check_private_key(DiagState& state, const Listed& l, const std::vector<Bytes>& key_ids,
+                       bool keys_visible) {
+    std::string name = name_of(l);
+    bool found = l.object.id && !l.object.id->empty() &&
+                 std::find(key_ids.begin(), key_ids.end(), *l.object.id) != key_ids.end();
+    if (found) {
+        state.report("private_key", CheckStatus::pass, "the private key is on the token", {}, name);
+    } else if (!keys_visible) {
+        state.report("private_key", CheckStatus::skip,
+                     "unknown: the token hides its private keys until login", {}, name);
+    } else if (l.summary && l.summary->is_ca) {
+        state.report("private_key", CheckStatus::skip, "a CA certificate: no key expected", {},
+                     name);
+    } else {
+        state.report("private_key", CheckStatus::fail,
+                     "no private key has this certificate's CKA_ID",
+                     "the key was not loaded with the certificate, or was deleted: have the card "
+                     "re-issued",
+                     name);
+    }
+}
+
+void check_chain(DiagState& state, const Listed& l) {
+    if (!l.validation)
+        return;
+    if (l.validation->ok) {
+        state.report("certificate_chain", CheckStatus::pass, "the chain reaches a trust anchor", {},
+                     name_of(l));
+    } else {
+        state.report("certificate_chain", CheckStatus::fail,
+                     "the chain does not reach a trust anchor: " + l.validation->error_text,
+                     "give the CA certificates of the card's issuer with --ca-file or --ca-dir "
+                     "(or trust_anchors in the config file)",
+                     name_of(l));
+    }
+}
+
+void check_usage(DiagState& state, const std::vector<Listed>& listed, const std::string& token) {
+    std::vector<std::string> fit;
+    for (const Listed& l : listed) {
+        if (l.summary && !l.summary->is_ca && fit_for_logon(*l.summary))
+            fit.push_back(name_of(l));
+    }
+    if (fit.empty()) {
+        state.report("certificate_usage", CheckStatus::warn,
+                     "no certificate is fit for smart card logon or client authentication",
+                     "the card can sign or encrypt, but not log on: ask the issuer for a "
+                     "certificate with the smart card logon or client authentication purpose",
+                     token);
+        return;
+    }
+    std::string names;
+    for (const std::string& n : fit)
+        names += (names.empty() ? "" : ", ") + n;
+    state.report("certificate_usage", CheckStatus::pass,
+                 "fit for smart card logon or client authentication: " + names, {}, token);
+}
+
+std::vector<Listed> read_certificates(const Cryptoki& cryptoki, CK_SESSION_HANDLE session) {
+    std::vector<Listed> listed;
+    std::time_t now = std::time(nullptr);
+    for (CK_OBJECT_HANDLE handle : certificate_handles(cryptoki, session)) {
+        Listed l{read_certificate(cryptoki, session, handle), {}, {}, {}, {}, true};
+        summarize(l, now);
+        listed.push_back(std::move(l));
+    }
+    return listed;
+}
+
+void check_token_certificates(DiagState& state, const Slot& slot) {
+    const TokenInfo& token = *slot.token;
+    const Cryptoki& cryptoki = state.module->module.cryptoki();
+    std::vector<Listed> listed;
+    std::vector<Bytes> key_ids;
+    try {
+        Session session(cryptoki, slot.id);
+        listed = read_certificates(cryptoki, session.handle());
+        key_ids = private_key_ids(cryptoki, session.handle());
+    } catch (const Error& e) {
+        state.report("certificates", CheckStatus::fail, e.message(), e.hint(), token.label);
+        return;
+    }
+    if (listed.empty()) {
+        state.report("certificates", CheckStatus::warn, "no certificate on the token",
+                     "a card without certificates cannot log on or sign: it may not be issued "
+                     "yet, or the module may not read its certificates",
+                     token.label);
+        return;
+    }
+    state.report("certificates", CheckStatus::pass,
+                 std::to_string(listed.size()) + " certificate" + (listed.size() == 1 ? "" : "s"),
+                 {}, token.label);
+    if (state.anchors)
+        validate_all(listed, *state.anchors, std::time(nullptr));
+    bool keys_visible = (token.flags & CKF_LOGIN_REQUIRED) == 0;
+    for (const Listed& l : listed) {
+        if (!l.summary) {
+            state.report("certificate_validity", CheckStatus::fail,
+                         "cannot be read: " + l.error.value_or("unknown"),
+                         "the certificate on the card is damaged: have the card re-issued",
+                         name_of(l));
+            continue;
+        }
+        check_validity(state, l);
+        check_private_key(state, l, key_ids, keys_visible);
+        check_chain(state, l);
+    }
+    check_usage(state, listed, token.label);
+}
+
+std::string recurring_text(const std::vector<Pattern>& patterns) {
+    if (patterns.empty())
+        return "";
+    const Pattern& p = patterns.front();
+    return "; recurring: " + p.code + " in " + p.operation + " (" + std::to_string(p.failures) +
+           " times)";
+}
+
+}  // namespace
+
+void check_certificates(DiagState& state) {
+    if (!state.slots_read) {
+        state.report("certificates", CheckStatus::skip, "no token could be read");
+        return;
+    }
+    bool any = false;
+    for (const Slot& slot : state.slots) {
+        if (!slot.token)
+            continue;
+        any = true;
+        check_token_certificates(state, slot);
+    }
+    if (!any) {
+        state.report("certificates", CheckStatus::skip, "the module shows no token");
+        return;
+    }
+    if (!state.anchors) {
+        state.report("certificate_chain", CheckStatus::skip,
+                     "no trust anchors given (--ca-file, --ca-dir, or trust_anchors in the "
+                     "config file)");
+    }
+}
+
+void check_journal(DiagState& state) {
+    std::string path = state.ctx.journal_location();
+    if (path.empty()) {
+        state.report("journal", CheckStatus::skip, "no error journal is kept (--no-journal)");
+        return;
+    }
+    auto now = std::chrono::system_clock::now();
+    ReportFilter filter;
+    filter.since = now - std::chrono::hours(24);
+    ReportAggregator report(filter, PatternRule{});
+    try {
+        scan_journal(path, false, [&](const JournalRecord& record) { report.add(record); });
+    } catch (const Error& e) {
+        state.report("journal", CheckStatus::warn, e.message(), e.hint(), path);
+        return;
+    }
+    std::uint64_t failures = report.totals().failures();
+    if (failures == 0) {
+        state.report("journal", CheckStatus::pass, "no error recorded in the last 24 hours", {},
+                     path);
+        return;
+    }
+    std::vector<CodeBucket> codes = report.by_code();
+    std::string message = std::to_string(failures) + " error" + (failures == 1 ? "" : "s") +
+                          " in the last 24 hours, most often " + codes.front().code + " (" +
+                          std::to_string(codes.front().tally.failures()) + ")" +
+                          recurring_text(report.patterns());
+    std::vector<HintCount> hints = report.hints(1);
+    std::string hint = hints.empty() ? "" : hints.front().hint + "; ";
+    state.report("journal", CheckStatus::warn, message,
+                 hint + "'cactool errors-report --since 24h' tells more", path);
+}
+
+}  // namespace cac::cli

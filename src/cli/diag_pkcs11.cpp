@@ -1,0 +1,184 @@
+// diag's PKCS#11 checks: the modules that can be found and loaded, the tokens of the one
+// in use set against the cards PC/SC sees, and the PIN status of each token.
+#include <filesystem>
+
+#include "cli/diag.hpp"
+#include "cli/token_selection.hpp"
+#include "core/card/pin_policy.hpp"
+
+namespace cac::cli {
+namespace {
+
+std::string same_file_key(const std::string& path) {
+    std::error_code ec;
+    std::filesystem::path real = std::filesystem::weakly_canonical(path, ec);
+    return ec ? path : real.string();
+}
+
+// The error's own words: the loader's reason (dlerror) is in its message.
+std::string failure_text(const Error& e) {
+    return e.message();
+}
+
+// Loading alone (dlopen and C_GetFunctionList) tells whether a module is usable without
+// initialising every module on the machine.
+void check_candidate(DiagState& state, const ModuleChoice& choice) {
+    try {
+        Module module = Module::load(choice.path);
+        state.report("module", CheckStatus::pass, "loads (from " + choice.source + ")", {},
+                     choice.path);
+    } catch (const Error& e) {
+        state.report("module", CheckStatus::warn, failure_text(e), e.hint(), choice.path);
+    }
+}
+
+// The module tokens are looked for in: it must load and initialise.
+void open_chosen(DiagState& state, const ModuleChoice& choice) {
+    try {
+        Module module = Module::open(choice.path);
+        ModuleInfo info = module.info();
+        state.report("module", CheckStatus::pass,
+                     "in use (from " + choice.source + "): " + info.manufacturer + ", " +
+                         info.description + ", cryptoki " + info.cryptoki_version,
+                     {}, choice.path);
+        state.module.emplace(LoadedModule{choice, std::move(module)});
+    } catch (const Error& e) {
+        state.module_problem = failure_text(e);
+        state.report("module", CheckStatus::fail, state.module_problem, e.hint(), choice.path);
+    }
+}
+
+const Slot* slot_of_reader(const std::vector<Slot>& slots, const std::string& reader) {
+    for (const Slot& slot : slots) {
+        // CK_SLOT_INFO's description holds 64 characters: a longer reader name is cut.
+        if (slot.info && !slot.info->description.empty() &&
+            reader.starts_with(slot.info->description))
+            return &slot;
+    }
+    return nullptr;
+}
+
+// The cross-check of the two views: a card PC/SC sees should be a token of the module.
+void check_cards_against_tokens(DiagState& state) {
+    if (!state.readers) {
+        state.report("card_token", CheckStatus::skip, "the readers could not be read over PC/SC");
+        return;
+    }
+    bool any_card = false;
+    for (const pcsc::Reader& reader : *state.readers) {
+        if (reader.atr.empty())
+            continue;
+        any_card = true;
+        const Slot* slot = slot_of_reader(state.slots, reader.name);
+        if (slot == nullptr) {
+            state.report("card_token", CheckStatus::skip,
+                         "no slot of the module names this reader: which token is this card "
+                         "cannot be told",
+                         {}, reader.name);
+        } else if (!slot->token) {
+            state.report("card_token", CheckStatus::fail,
+                         "PC/SC sees a card, but the module has no token for it: the module "
+                         "does not support this card",
+                         "use a module that supports this card (OpenSC for PIV and CAC, or the "
+                         "issuer's middleware), or check the module's configuration",
+                         reader.name);
+        } else {
+            state.report("card_token", CheckStatus::pass,
+                         "the card is token \"" + slot->token->label + "\"", {}, reader.name);
+        }
+    }
+    if (!any_card)
+        state.report("card_token", CheckStatus::skip, "PC/SC sees no card");
+}
+
+}  // namespace
+
+void check_modules(DiagState& state) {
+    DiscoveryInputs inputs = discovery_inputs(state.ctx);
+    std::string chosen_key;
+    try {
+        ModuleChoice choice = resolve_module(inputs);
+        chosen_key = same_file_key(choice.path);
+        open_chosen(state, choice);
+    } catch (const Error& e) {
+        state.module_problem = failure_text(e);
+        state.report("module", CheckStatus::fail, state.module_problem, e.hint(),
+                     inputs.module_option);
+    }
+    for (const ModuleChoice& choice : candidate_modules(inputs)) {
+        if (same_file_key(choice.path) != chosen_key)
+            check_candidate(state, choice);
+    }
+}
+
+void check_tokens(DiagState& state) {
+    if (!state.module) {
+        state.report("token", CheckStatus::skip, "no module in use: " + state.module_problem);
+        state.report("card_token", CheckStatus::skip, "no module in use");
+        return;
+    }
+    try {
+        state.slots = list_slots(state.module->module.cryptoki());
+        state.slots_read = true;
+    } catch (const Error& e) {
+        state.report("token", CheckStatus::fail, failure_text(e), e.hint());
+        state.report("card_token", CheckStatus::skip, "the module's slots could not be read");
+        return;
+    }
+    bool any = false;
+    for (const Slot& slot : state.slots) {
+        std::string about = "slot " + std::to_string(slot.id);
+        if (slot.error) {
+            state.report("token", CheckStatus::fail, failure_text(*slot.error), slot.error->hint(),
+                         about);
+        } else if (slot.token) {
+            any = true;
+            state.report("token", CheckStatus::pass,
+                         "\"" + slot.token->label + "\" (" + slot.token->manufacturer +
+                             ", serial " + slot.token->serial + ")",
+                         {}, about);
+        }
+    }
+    if (!any) {
+        state.report("token", CheckStatus::fail, "the module shows no token",
+                     "insert the card; if it is in, the module may not support it");
+    }
+    check_cards_against_tokens(state);
+}
+
+void check_pin_status(DiagState& state) {
+    if (!state.slots_read) {
+        state.report("pin_status", CheckStatus::skip, "no token could be read");
+        return;
+    }
+    for (const Slot& slot : state.slots) {
+        if (!slot.token)
+            continue;
+        const TokenInfo& token = *slot.token;
+        const PinStatus& pin = token.user_pin;
+        if ((token.flags & CKF_USER_PIN_INITIALIZED) == 0) {
+            state.report("pin_status", CheckStatus::skip, "the token has no user PIN", {},
+                         token.label);
+        } else if (pin.locked) {
+            state.report("pin_status", CheckStatus::fail, "the user PIN is blocked",
+                         "unblock it with the PUK, or have the card's issuer reset it",
+                         token.label);
+        } else if (pin.final_try) {
+            state.report(
+                "pin_status", CheckStatus::warn, "one try left: the next wrong PIN blocks the card",
+                "be sure of the PIN before entering it; ask the issuer if unsure", token.label);
+        } else if (pin.count_low) {
+            state.report("pin_status", CheckStatus::warn,
+                         "a wrong PIN was entered since the last right one",
+                         "enter the right PIN once to reset the count", token.label);
+        } else if (pin.to_be_changed) {
+            state.report("pin_status", CheckStatus::warn, "the PIN must be changed",
+                         "change the PIN with the issuer's tool", token.label);
+        } else {
+            state.report("pin_status", CheckStatus::pass, "no wrong PIN since the last right one",
+                         {}, token.label);
+        }
+    }
+}
+
+}  // namespace cac::cli
