@@ -15,8 +15,11 @@ std::string same_file_key(const std::string& path) {
     return ec ? path : real.string();
 }
 
-// The error's own words: the loader's reason (dlerror) is in its message.
+// The error's own words: the loader's reason (dlerror) is in its message. A library that
+// loads but has no C_GetFunctionList is named as what it is not.
 std::string failure_text(const Error& e) {
+    if (e.is(CoreCode::not_a_pkcs11_module))
+        return "not a PKCS#11 module: " + e.message();
     return e.message();
 }
 

@@ -1,0 +1,230 @@
+"""`cactool diag` on the whole real stack: OpenSC's PKCS#11 module over a private pcscd,
+vpcd and the virtual PIV card, healthy and then broken one way at a time.
+
+Expected values: the card's profile (card.json: ATR, slots, PIN tries, CA), the card's own
+counters (cardctl status), pkcs11-tool's view of the same token, and the dynamic loader's
+own reason as Python's ctypes reports it.
+"""
+
+import ctypes
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import testbed  # noqa: E402
+
+testbed.enter()
+
+import testlib  # noqa: E402
+from base import CactoolTestCase  # noqa: E402
+
+# Checks that may be skipped on a healthy card without a PIN or anchors, and why: OpenSC
+# hides private keys until login, and no trust anchors were given.
+HEALTHY_SKIPS = {"private_key", "certificate_chain"}
+SPEC_KEYS = ["id", "status", "message", "hint", "duration_ms"]
+
+
+class DiagOnTheSimulatedCard(CactoolTestCase):
+    @classmethod
+    def setUpClass(cls):
+        testlib.cactool_path()
+        cls.module = testbed.opensc_module_or_skip()
+        cls.env = testlib.clean_env()
+        cls.tmp = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        testbed.restore_card()
+        # A journal of this test's own: errors other tests left must not warn here.
+        self.journal = os.path.join(self.tmp.name, self.id().rsplit(".", 1)[-1] + ".jsonl")
+
+    def diag(self, *args, module=None, code=0):
+        r = testlib.run_cactool(["--module", module or self.module, "--journal", self.journal,
+                                 "--json", "diag", *args], self.env)
+        doc = self.json_of(r, code)
+        self.assertEqual(list(doc)[:3], ["schema_version", "checks", "summary"], doc)
+        for check in doc["checks"]:
+            self.assertEqual(list(check)[:len(SPEC_KEYS)], SPEC_KEYS, check)
+            self.assertIn(check["status"], ("pass", "warn", "fail", "skip"), check)
+            self.assertIsInstance(check["duration_ms"], int, check)
+        counted = {s: sum(c["status"] == s for c in doc["checks"])
+                   for s in ("pass", "warn", "fail", "skip")}
+        self.assertEqual(doc["summary"], counted)
+        return doc
+
+    def checks(self, doc, check_id):
+        found = [c for c in doc["checks"] if c["id"] == check_id]
+        self.assertTrue(found, "no %s check in %r" % (check_id, doc))
+        return found
+
+    def only(self, doc, check_id):
+        found = self.checks(doc, check_id)
+        self.assertEqual(len(found), 1, found)
+        return found[0]
+
+    def assertFailsWithHint(self, check):
+        self.assertEqual(check["status"], "fail", check)
+        self.assertTrue(check["hint"], check)
+
+    def test_a_healthy_card_passes_every_check(self):
+        doc = self.diag()
+        for check in doc["checks"]:
+            if check["status"] == "skip":
+                self.assertIn(check["id"], HEALTHY_SKIPS, check)
+            else:
+                self.assertEqual(check["status"], "pass", check)
+        card = [c for c in self.checks(doc, "card") if c["subject"] == testbed.reader_name()]
+        self.assertEqual(len(card), 1, doc)
+        self.assertIn(testbed.manifest()["atr"].lower(), card[0]["message"])
+        oracle = [s for s in testlib.pkcs11_tool_slots(self.module)
+                  if testbed.reader_name() in s["description"]]
+        label = oracle[0]["token"]["label_raw"].strip()
+        token = self.only(doc, "card_token")
+        self.assertEqual(token["subject"], testbed.reader_name())
+        self.assertIn('"%s"' % label, token["message"])
+        self.assertEqual(self.only(doc, "pin_status")["subject"], label)
+        self.assertEqual(len(self.checks(doc, "certificate_validity")),
+                         len(testbed.manifest()["slots"]))
+
+    def test_a_healthy_card_in_text_exits_0_with_one_line_per_check(self):
+        r = testlib.run_cactool(["--module", self.module, "--journal", self.journal, "diag"],
+                                self.env)
+        self.assertExit(r, 0)
+        lines = [l for l in r.stdout.splitlines() if l.split()[:1] in (["pass"], ["skip"])]
+        doc = self.diag()
+        self.assertEqual(len(lines), len(doc["checks"]), r.stdout)
+
+    def test_the_chain_reaches_the_cards_ca(self):
+        ca = testbed.card_dir() / testbed.manifest()["ca"]
+        doc = self.diag("--ca-file", ca)
+        chain = self.checks(doc, "certificate_chain")
+        self.assertEqual(len(chain), len(testbed.manifest()["slots"]), chain)
+        self.assertTrue(all(c["status"] == "pass" for c in chain), chain)
+
+    def test_a_foreign_ca_does_not_reach(self):
+        other = os.path.join(self.tmp.name, "other-ca.pem")
+        key = os.path.join(self.tmp.name, "other-ca.key")
+        testlib.run_tool(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", other,
+                          "-subj", "/CN=not the card's CA", "-days", "30"])
+        doc = self.diag("--ca-file", other, code=8)
+        for check in self.checks(doc, "certificate_chain"):
+            self.assertFailsWithHint(check)
+
+    def test_pcscd_not_running(self):
+        testbed.cardctl("pcscd", "stop")
+        try:
+            doc = self.diag(code=8)
+        finally:
+            testbed.cardctl("pcscd", "start")
+            testbed.cardctl("wait", "present", "--timeout", "10")
+        pcscd = self.only(doc, "pcscd")
+        self.assertFailsWithHint(pcscd)
+        self.assertIn("pcscd", pcscd["hint"])
+        self.assertEqual(self.only(doc, "readers")["status"], "skip")
+        self.assertEqual(self.only(doc, "card")["status"], "skip")
+
+    def test_no_card(self):
+        testbed.cardctl("remove")
+        try:
+            testbed.cardctl("wait", "absent", "--timeout", "10")
+            doc = self.diag(code=8)
+        finally:
+            testbed.cardctl("insert")
+            testbed.cardctl("wait", "present", "--timeout", "10")
+        self.assertEqual(self.only(doc, "readers")["status"], "pass")
+        card = self.only(doc, "card")
+        self.assertFailsWithHint(card)
+        self.assertIn("insert", card["hint"])
+        self.assertFailsWithHint(self.only(doc, "token"))
+
+    def test_a_module_path_that_does_not_exist(self):
+        missing = os.path.join(self.tmp.name, "nonexistent.so")
+        doc = self.diag(module=missing, code=8)
+        module = [c for c in self.checks(doc, "module") if c["subject"] == missing]
+        self.assertEqual(len(module), 1, doc)
+        self.assertFailsWithHint(module[0])
+        self.assertEqual(self.only(doc, "token")["status"], "skip")
+        self.assertEqual(self.only(doc, "pin_status")["status"], "skip")
+
+    def test_a_file_that_is_no_library_gets_the_loaders_reason(self):
+        bogus = os.path.join(self.tmp.name, "bogus.so")
+        with open(bogus, "w") as f:
+            f.write("not a shared object\n")
+        with self.assertRaises(OSError) as loader:
+            ctypes.CDLL(bogus)
+        reason = str(loader.exception).split(": ")[-1]
+        doc = self.diag(module=bogus, code=8)
+        module = [c for c in self.checks(doc, "module") if c["subject"] == bogus][0]
+        self.assertFailsWithHint(module)
+        self.assertIn(reason, module["message"])
+
+    def test_a_library_that_is_not_a_pkcs11_module(self):
+        libz = testlib.find_shared_library("libz.so.1")
+        if libz is None:
+            self.skipTest("libz.so.1 is not in the library cache")
+        self.assertFalse(hasattr(ctypes.CDLL(libz), "C_GetFunctionList"))
+        doc = self.diag(module=libz, code=8)
+        module = [c for c in self.checks(doc, "module") if c["subject"] == libz][0]
+        self.assertFailsWithHint(module)
+        self.assertTrue(module["message"].startswith("not a PKCS#11 module"), module)
+        self.assertIn("C_GetFunctionList", module["message"])
+        self.assertEqual(self.only(doc, "token")["status"], "skip")
+
+    def wrong_pins(self, count):
+        # pkcs11-tool, not cactool, spends the tries; the card's counter is the witness.
+        for _ in range(count):
+            subprocess.run(["pkcs11-tool", "--module", self.module, "--login", "--pin",
+                            "999999", "--list-objects"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
+
+    def test_pin_at_its_final_try_warns(self):
+        self.wrong_pins(testbed.manifest()["pin"]["max"] - 1)
+        self.assertEqual(testbed.card_status()["pin_tries"], 1)
+        doc = self.diag()
+        pin = self.only(doc, "pin_status")
+        self.assertEqual(pin["status"], "warn", pin)
+        self.assertTrue(pin["hint"], pin)
+        self.diag("--strict", code=8)
+
+    def test_a_blocked_pin_fails(self):
+        self.wrong_pins(testbed.manifest()["pin"]["max"])
+        self.assertEqual(testbed.card_status()["pin_tries"], 0)
+        pin = self.only(self.diag(code=8), "pin_status")
+        self.assertFailsWithHint(pin)
+        self.assertIn("PUK", pin["hint"])
+
+    def test_an_expired_certificate_fails(self):
+        testbed.use_profile("expired.json")
+        try:
+            facts = testlib.cert_facts(der=testbed.slot_certificate_der("9a"))
+            doc = self.diag(code=8)
+        finally:
+            testbed.use_profile(testbed.PROFILES / "default.json")
+        failed = [c for c in self.checks(doc, "certificate_validity") if c["status"] == "fail"]
+        self.assertEqual(len(failed), 1, doc)
+        self.assertIn(facts["not_after"], failed[0]["message"])
+        self.assertIn("renew", failed[0]["hint"])
+
+    def test_errors_in_the_journal_warn(self):
+        r = testlib.run_cactool(["--module", os.path.join(self.tmp.name, "gone.so"),
+                                 "--journal", self.journal, "certs"], self.env)
+        self.assertNotEqual(r.rc, 0, r.describe())
+        with open(self.journal) as f:
+            codes = [json.loads(line)["code"] for line in f if line.strip()]
+        self.assertEqual(len(codes), 1, codes)
+        journal = self.only(self.diag(), "journal")
+        self.assertEqual(journal["status"], "warn", journal)
+        self.assertIn(codes[0], journal["message"])
+        self.assertTrue(journal["hint"], journal)
+
+
+if __name__ == "__main__":
+    unittest.main()
