@@ -3,37 +3,19 @@
 // is CLA C0 00 00 Le; chaining sets CLA bit 0x10 on every link but the last).
 #include <doctest/doctest.h>
 
-#include <deque>
 #include <stdexcept>
 
 #include "core/apdu/exchange.hpp"
+#include "fake_channel.hpp"
 
 using namespace cac;
+using cac::test::FakeChannel;
 
 namespace {
 
 Bytes hex(const std::string& text) {
     return *parse_hex(text);
 }
-
-class FakeChannel : public CardChannel {
-  public:
-    explicit FakeChannel(std::deque<Bytes> answers) : answers_(std::move(answers)) {}
-
-    Bytes transmit(std::span<const std::uint8_t> apdu) override {
-        sent.emplace_back(apdu.begin(), apdu.end());
-        if (answers_.empty())
-            throw Error(ErrorDomain::pcsc, 0x80100069, "SCardTransmit", "card removed");
-        Bytes answer = answers_.front();
-        answers_.pop_front();
-        return answer;
-    }
-
-    std::vector<Bytes> sent;
-
-  private:
-    std::deque<Bytes> answers_;
-};
 
 Bytes repeat(std::size_t n, std::uint8_t b) {
     return Bytes(n, b);
