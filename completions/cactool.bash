@@ -19,7 +19,7 @@ _cactool_subcommand_options() {
     slots) echo "--all-modules --mechanisms" ;;
     certs) echo "--login --force --pin-stdin --pin-env --pin-file --export --overwrite --format --validate
         --ca-file --ca-dir --at --pcsc" ;;
-    login) echo "--so --check --force --pin-stdin --pin-env --pin-file" ;;
+    login) echo "--so --check --force --pcsc --pin-stdin --pin-env --pin-file" ;;
     readers) echo "" ;;
     watch) echo "--once --wait-card --exec" ;;
     apdu) echo "--script --expect --chain --tlv --no-get-response" ;;

@@ -127,6 +127,8 @@ for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cac
     complete -c $cmd -n '__cactool_using login' -l so -d 'Log in as the Security Officer'
     complete -c $cmd -n '__cactool_using login' -l check -d 'Only report the PIN retry status'
     complete -c $cmd -n '__cactool_using login' -l force -d 'Present the PIN even at the final try'
+    complete -c $cmd -n '__cactool_using login' -l pcsc \
+        -d 'Verify the PIV PIN with VERIFY over PC/SC, without a module'
 
     complete -c $cmd -n '__cactool_using watch' -l once -d 'Stop after the first event'
     complete -c $cmd -n '__cactool_using watch' -l wait-card \

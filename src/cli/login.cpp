@@ -1,4 +1,5 @@
-// `cactool login`: verifies a PIN through PKCS#11, or only reports its status.
+// `cactool login`: verifies a PIN through PKCS#11, or only reports its status; with
+// --pcsc, by PIV VERIFY over PC/SC instead (login_pcsc.cpp).
 //
 // A wrong PIN costs the card one of a few tries, and the last one blocks it. So this
 // command never retries a failed login, and refuses to try at all when the token says
@@ -6,7 +7,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "cli/pin_input.hpp"
+#include "cli/login.hpp"
 #include "cli/token_selection.hpp"
 #include "core/card/pin_policy.hpp"
 #include "core/pkcs11/session.hpp"
@@ -15,23 +16,12 @@
 namespace cac::cli {
 namespace {
 
-struct LoginOptions {
-    bool so = false;
-    bool check = false;
-    bool force = false;
-    PinOptions pin;
-};
-
 const PinStatus& pin_of(const TokenInfo& token, bool so) {
     return so ? token.so_pin : token.user_pin;
 }
 
-Json pin_status_json(const PinStatus& pin) {
-    std::optional<int> left = retries_left(pin);
-    return Json{{"retries_left", left ? Json(*left) : Json()},
-                {"count_low", pin.count_low},
-                {"final_try", pin.final_try},
-                {"locked", pin.locked}};
+PinReport report_of(const PinStatus& pin) {
+    return PinReport{retries_left(pin), pin.count_low, pin.final_try, pin.locked};
 }
 
 // The status after a login attempt; the token's flags change with the attempt.
@@ -73,14 +63,6 @@ Error explained_so_failure(const Error& error, const TokenInfo& token) {
     return explained;
 }
 
-int exit_code_of(std::string_view result) {
-    if (result == "ok")
-        return exit_ok;
-    if (result == "incorrect")
-        return exit_auth_failed;
-    return exit_pin_locked;  // locked, refused
-}
-
 // What the token's flags say, in words. After a wrong PIN the flags are mostly silent:
 // PKCS#11 has no count of the tries left, only "low" and "final", and many modules set
 // neither.
@@ -98,44 +80,16 @@ std::string describe(const PinStatus& pin, std::string_view result) {
 
 int report(const Context& ctx, const TokenInModule& found, const LoginOptions& options,
            std::string_view result, const PinStatus& pin) {
-    std::string who = options.so ? "so" : "user";
-    if (ctx.out.json()) {
-        ctx.out.document(Json{{"result", result},
-                              {"pin_status", pin_status_json(pin)},
-                              {"user", who},
-                              {"token", token_reference_json(found.token())},
-                              {"checked_only", options.check}});
-        return exit_code_of(result);
-    }
-    std::string what = options.so ? "SO PIN" : "user PIN";
-    std::string verdict;
-    if (options.check) {
-        verdict = pin.locked ? ctx.out.bad("locked") : ctx.out.good("usable");
-    } else if (result == "ok") {
-        verdict = ctx.out.good("correct");
-    } else if (result == "incorrect") {
-        verdict = ctx.out.bad("incorrect");
-    } else if (result == "locked") {
-        verdict = ctx.out.bad("locked");
-    } else {
-        verdict = ctx.out.warn("not tried");
-    }
-    ctx.out.text("token " + terminal_safe(found.token().label) + ": " + what + " " + verdict +
-                 " (" + describe(pin, result) + ")");
-    if (result == "refused") {
-        ctx.out.text(
-            "refused: one more wrong PIN could block the card; make sure of the PIN, "
-            "then repeat with --force");
-    }
-    return exit_code_of(result);
+    LoginSubject subject{Json{{"token", token_reference_json(found.token())}},
+                         "token " + terminal_safe(found.token().label) + ": " +
+                             (options.so ? "SO PIN" : "user PIN")};
+    return report_login(ctx, options, subject, result, report_of(pin), describe(pin, result));
 }
 
 int run_login(Context& ctx, LoginOptions& options) {
-    check_pin_options(options.pin);
-    if (options.check && (options.pin.any_source() || options.force)) {
-        throw Error(CoreCode::usage, "read the options",
-                    "--check verifies nothing, so it takes no PIN source and no --force");
-    }
+    check_login_options(options);
+    if (options.pcsc)
+        return run_login_pcsc(ctx, options);
     TokenInModule found = open_selected_token(ctx);
     require_pin_initialized(found.token(), options.so);
     const PinStatus& before = pin_of(found.token(), options.so);
@@ -147,9 +101,8 @@ int run_login(Context& ctx, LoginOptions& options) {
         return report(ctx, found, options, "locked", before);
     }
     if (login_could_lock(retries_left(before), ctx.config.lockout_threshold) && !options.force) {
-        log::warning("pkcs11", "refusing to log in: the token reports its final PIN try");
-        ctx.out.note_failure(
-            Error(CoreCode::lockout_guard, "log in").with_token(found.token().label));
+        note_refusal(ctx, "pkcs11", "the token reports its final PIN try",
+                     Error(CoreCode::lockout_guard, "log in").with_token(found.token().label));
         return report(ctx, found, options, "refused", before);
     }
     if (before.count_low)
@@ -187,7 +140,63 @@ int run_login(Context& ctx, LoginOptions& options) {
     return report(ctx, found, options, "ok", status_after_success(found, options.so));
 }
 
+int exit_code_of(std::string_view result) {
+    if (result == "ok")
+        return exit_ok;
+    if (result == "incorrect")
+        return exit_auth_failed;
+    return exit_pin_locked;  // locked, refused
+}
+
 }  // namespace
+
+int report_login(const Context& ctx, const LoginOptions& options, const LoginSubject& subject,
+                 std::string_view result, const PinReport& pin, const std::string& described,
+                 std::string_view why_refused) {
+    if (ctx.out.json()) {
+        Json document{{"result", result},
+                      {"pin_status",
+                       Json{{"retries_left", pin.retries_left ? Json(*pin.retries_left) : Json()},
+                            {"count_low", pin.count_low},
+                            {"final_try", pin.final_try},
+                            {"locked", pin.locked}}},
+                      {"user", options.so ? "so" : "user"}};
+        document.update(subject.fields);
+        document["checked_only"] = options.check;
+        ctx.out.document(document);
+        return exit_code_of(result);
+    }
+    std::string verdict;
+    if (options.check) {
+        verdict = pin.locked ? ctx.out.bad("locked") : ctx.out.good("usable");
+    } else if (result == "ok") {
+        verdict = ctx.out.good("correct");
+    } else if (result == "incorrect") {
+        verdict = ctx.out.bad("incorrect");
+    } else if (result == "locked") {
+        verdict = ctx.out.bad("locked");
+    } else {
+        verdict = ctx.out.warn("not tried");
+    }
+    ctx.out.text(subject.text + " " + verdict + " (" + described + ")");
+    if (result == "refused")
+        ctx.out.text(std::string(why_refused));
+    return exit_code_of(result);
+}
+
+void note_refusal(const Context& ctx, std::string_view category, const std::string& why,
+                  const Error& refusal) {
+    log::warning(category, "refusing to verify the PIN: " + why);
+    ctx.out.note_failure(refusal);
+}
+
+void check_login_options(LoginOptions& options) {
+    check_pin_options(options.pin);
+    if (options.check && (options.pin.any_source() || options.force)) {
+        throw Error(CoreCode::usage, "read the options",
+                    "--check verifies nothing, so it takes no PIN source and no --force");
+    }
+}
 
 Runner setup_login(CLI::App& app) {
     auto options = std::make_shared<LoginOptions>();
@@ -195,6 +204,8 @@ Runner setup_login(CLI::App& app) {
     app.add_flag("--check", options->check, "Only report the PIN's status; verify nothing");
     app.add_flag("--force", options->force,
                  "Try even when one more wrong PIN could block the card");
+    app.add_flag("--pcsc", options->pcsc,
+                 "Verify the PIV PIN with VERIFY over PC/SC (--reader), without a module");
     add_pin_options(app, options->pin);
     return [options](Context& ctx) { return run_login(ctx, *options); };
 }

@@ -68,7 +68,7 @@ cases=(
   "cactool --json |apdu certs diag errors-report login readers slots watch"
   "cactool --module x |apdu certs diag errors-report login readers slots watch"
   "cactool certs --pin-|--pin-env --pin-file --pin-stdin"
-  "cactool login --|$globals --check --force --pin-env --pin-file --pin-stdin --so"
+  "cactool login --|$globals --check --force --pcsc --pin-env --pin-file --pin-stdin --so"
   "cactool-slots --|$globals --all-modules --mechanisms"
   "cactool certs --|$globals --at --ca-dir --ca-file --export --force --format --login --overwrite --pcsc
     --pin-env --pin-file --pin-stdin --validate"
