@@ -168,6 +168,21 @@ class LoginOverPcsc(CactoolTestCase):
         sent = [c for c, _ in verify_apdus() if len(c) > 8]
         self.assertEqual(sent, ["0020008008" + PIN_HEX])
 
+    def test_the_timeout_lets_the_verify_finish_and_report(self):
+        # Every answer held back 1 s: SELECT, GET DATA 7E and the empty VERIFY take 3 s, so
+        # the watchdog's bound (--timeout 1.5 plus its 2 s of grace) falls inside the
+        # VERIFY with the PIN. The card counts that try whatever happens; the run must wait
+        # for the answer and say it.
+        testbed.cardctl("delay", "1000")
+        try:
+            r = self.login("--timeout", "1.5", "--json", pin=WRONG_PIN)
+        finally:
+            testbed.cardctl("delay", "0")
+        doc = self.json_of(r, 4)
+        self.assertEqual(doc["result"], "incorrect")
+        self.assertEqual(testbed.card_status()["pin_tries"], self.max - 1)
+        self.assertEqual(doc["pin_status"]["retries_left"], self.max - 1)
+
     def test_a_pin_of_the_wrong_form_is_refused_before_the_card_sees_it(self):
         for pin in ("12345", "123456789", "12a456"):
             r = self.login(pin=pin)
