@@ -1,5 +1,7 @@
 // diag's checks of the certificates on each token (validity, usage, private key, chain)
 // and of the error journal's last day.
+#include <openssl/x509_vfy.h>
+
 #include <algorithm>
 #include <ctime>
 
@@ -84,6 +86,25 @@ void check_private_key(DiagState& state, const Listed& l, const std::vector<Byte
     }
 }
 
+// What to do about a chain that does not verify depends on why: a missing issuer is the
+// anchors' business, a date the certificates' own.
+std::string chain_hint(int error) {
+    switch (error) {
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+            return "give the CA certificates of the card's issuer with --ca-file or --ca-dir (or "
+                   "trust_anchors in the config file)";
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            return "a certificate of the chain is out of its validity period: check the clock, and "
+                   "have the expired certificate renewed";
+        default:
+            return "'cactool certs --validate' shows the chain as far as it was built";
+    }
+}
+
 void check_chain(DiagState& state, const Listed& l) {
     if (!l.validation)
         return;
@@ -93,9 +114,7 @@ void check_chain(DiagState& state, const Listed& l) {
     } else {
         state.report("certificate_chain", CheckStatus::fail,
                      "the chain does not reach a trust anchor: " + l.validation->error_text,
-                     "give the CA certificates of the card's issuer with --ca-file or --ca-dir "
-                     "(or trust_anchors in the config file)",
-                     name_of(l));
+                     chain_hint(l.validation->error), name_of(l));
     }
 }
 

@@ -28,6 +28,33 @@ HEALTHY_SKIPS = {"private_key", "certificate_chain"}
 SPEC_KEYS = ["id", "status", "message", "hint", "duration_ms"]
 
 
+class ExclusiveHolder:
+    """Another PC/SC client holding the card with SCARD_SHARE_EXCLUSIVE, through
+    pcsc-lite's own library (pcsclite.h: SCARDCONTEXT and SCARDHANDLE are longs)."""
+
+    def __init__(self, reader):
+        self.reader = reader.encode()
+        self.lib = ctypes.CDLL("libpcsclite.so.1")
+        self.context = ctypes.c_long()
+        self.handle = ctypes.c_long()
+
+    def __enter__(self):
+        scope_system, share_exclusive, protocols_t0_t1 = 2, 1, 3
+        rv = self.lib.SCardEstablishContext(ctypes.c_ulong(scope_system), None, None,
+                                            ctypes.byref(self.context))
+        assert rv == 0, "SCardEstablishContext: %#x" % (rv & 0xffffffff)
+        protocol = ctypes.c_ulong()
+        rv = self.lib.SCardConnect(self.context, self.reader, ctypes.c_ulong(share_exclusive),
+                                   ctypes.c_ulong(protocols_t0_t1), ctypes.byref(self.handle),
+                                   ctypes.byref(protocol))
+        assert rv == 0, "SCardConnect: %#x" % (rv & 0xffffffff)
+        return self
+
+    def __exit__(self, *exc):
+        self.lib.SCardDisconnect(self.handle, ctypes.c_ulong(0))  # SCARD_LEAVE_CARD
+        self.lib.SCardReleaseContext(self.context)
+
+
 class DiagOnTheSimulatedCard(CactoolTestCase):
     @classmethod
     def setUpClass(cls):
@@ -117,6 +144,7 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
         doc = self.diag("--ca-file", other, code=8)
         for check in self.checks(doc, "certificate_chain"):
             self.assertFailsWithHint(check)
+            self.assertIn("--ca-file", check["hint"])
 
     def test_pcscd_not_running(self):
         testbed.cardctl("pcscd", "stop")
@@ -144,6 +172,15 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
         self.assertFailsWithHint(card)
         self.assertIn("insert", card["hint"])
         self.assertFailsWithHint(self.only(doc, "token"))
+
+    def test_a_card_held_exclusively_by_another_process(self):
+        with ExclusiveHolder(testbed.reader_name()):
+            doc = self.diag(code=8)
+        access = [c for c in self.checks(doc, "card_access")
+                  if c["subject"] == testbed.reader_name()]
+        self.assertEqual(len(access), 1, doc)
+        self.assertFailsWithHint(access[0])
+        self.assertIn("exclusively", access[0]["message"])
 
     def test_a_module_path_that_does_not_exist(self):
         missing = os.path.join(self.tmp.name, "nonexistent.so")
