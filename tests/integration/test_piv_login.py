@@ -160,6 +160,15 @@ class LoginOverPcsc(CactoolTestCase):
         self.assertEqual(doc["pin"], "global")
         self.assertEqual(verifies_with_data(), [("00", True)])
 
+    def test_a_t0_card_verifies_the_same(self):
+        # T=0: the SELECT's template and the discovery object come behind 61xx.
+        testbed.use_profile("t0.json")
+        testbed.apdu_log(clear=True)
+        doc = self.json_of(self.login("--json", pin=testbed.DEFAULT_PIN))
+        self.assertEqual(doc["result"], "ok")
+        self.assertEqual(verifies_with_data(), [("80", True)])
+        self.assertTrue(testbed.card_status()["verified"])
+
     def test_the_trace_masks_the_pin_that_the_card_log_shows_was_sent(self):
         r = self.login("--trace", "-vv", pin=testbed.DEFAULT_PIN)
         self.assertExit(r, 0)
