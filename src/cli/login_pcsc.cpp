@@ -128,15 +128,29 @@ std::optional<std::string> guard_reason(const PinCounter& counter, int threshold
     return std::nullopt;
 }
 
-// The one VERIFY with the PIN, and the report of its answer. After a correct PIN the
-// empty VERIFY asks for the status again: cards that give the count then say it.
+// The status after a correct PIN, for the cards that give the count then. The PIN is
+// verified whatever this read meets: a card pulled out right after still makes "ok".
+PinCounter status_after_success(ApduExchanger& exchanger, const Card& card,
+                                const PinCounter& verified) {
+    try {
+        return counter_now(exchanger, card);
+    } catch (const Error& e) {
+        log::warning("piv",
+                     "the PIN was verified, but its status afterwards could not be "
+                     "read: " +
+                         e.message());
+        return verified;
+    }
+}
+
+// The one VERIFY with the PIN, and the report of its answer.
 int verify(const Context& ctx, const LoginOptions& options, const Card& card, Link link,
            const Secret& pin) {
     piv::VerifyOutcome outcome = piv::verify_pin(link.channel, card.reference, pin);
     const std::string operation = "verify the " + pin_name(card.reference);
     switch (outcome.result) {
         case piv::VerifyResult::correct: {
-            PinCounter after = counter_now(link.exchanger, card);
+            PinCounter after = status_after_success(link.exchanger, card, outcome.counter);
             return report_login(ctx, options, subject_of(card), "ok", report_of(after, false),
                                 describe(after));
         }
