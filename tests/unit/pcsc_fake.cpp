@@ -190,7 +190,10 @@ LONG control(SCARDHANDLE, DWORD code, LPCVOID, DWORD, LPVOID recv, DWORD recv_le
 }
 
 LONG begin_transaction(SCARDHANDLE) {
-    ++FakePcsc::current().transactions_begun;
+    FakePcsc& fake = FakePcsc::current();
+    if (LONG rv = next_result(fake.begin_results); rv != SCARD_S_SUCCESS)
+        return rv;
+    ++fake.transactions_begun;
     return SCARD_S_SUCCESS;
 }
 

@@ -63,6 +63,7 @@ struct FakePcsc {
     Bytes atr;
     std::map<DWORD, std::pair<LONG, Bytes>> controls;  // control code → answer
     int transactions_begun = 0;
+    std::deque<LONG> begin_results;  // consumed one per SCardBeginTransaction; none: success
     std::vector<DWORD> transaction_ends;
 
     FakePcsc();

@@ -306,6 +306,22 @@ TEST_CASE("an empty reader at the start is an error at once, not a wait") {
     CHECK(fake.waits.empty());
 }
 
+TEST_CASE("confirm_card says what pcscd has not told the handle yet, and nothing else") {
+    Bench bench;
+    bench.recoverer->confirm_card();
+    CHECK(bench.fake.transactions_begun == 1);
+    CHECK(bench.fake.transaction_ends == std::vector<DWORD>{SCARD_LEAVE_CARD});
+    bench.fake.begin_results = {SCARD_W_RESET_CARD};
+    try {
+        bench.recoverer->confirm_card();
+        FAIL("no reset reported");
+    } catch (const Error& e) {
+        CHECK(e.is(ErrorDomain::pcsc, std::uint32_t(SCARD_W_RESET_CARD)));
+        CHECK(e.taxonomy().action == RecoveryAction::reconnect);
+    }
+    CHECK(bench.fake.transaction_ends.size() == 1);
+}
+
 TEST_CASE("the PC/SC recoverer takes the PC/SC actions and no other") {
     Bench bench;
     CHECK(bench.recoverer->can(RecoveryAction::retry));

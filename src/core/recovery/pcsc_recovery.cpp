@@ -84,6 +84,11 @@ Bytes PcscRecoverer::Channel::transmit(std::span<const std::uint8_t> apdu) {
     return owner_.card().transmit(apdu);
 }
 
+void PcscRecoverer::confirm_card() {
+    // SCardBeginTransaction reports a reset or removal this handle has not been told of.
+    card().begin_transaction().end();
+}
+
 void PcscRecoverer::set_identity(Identify identify, Bytes expected) {
     identify_ = std::move(identify);
     identity_ = std::move(expected);

@@ -58,6 +58,12 @@ class PcscRecoverer : public Recoverer {
     [[nodiscard]] const Bytes& atr() const { return atr_; }
     [[nodiscard]] const std::string& reader() const { return reader_; }
 
+    // Asks pcscd whether the card was reset or taken out since the last command, and
+    // throws that as it answers (SCARD_W_RESET_CARD, ...). A command that passed pcscd's
+    // check just before another program's reset still reaches the reset card, and gets a
+    // refusal (6D00, 6985) instead of SCARD_W_RESET_CARD: the caller asks after such one.
+    void confirm_card();
+
     // Run after every reconnection, before the operation runs again.
     void set_reenter(Step reenter) { reenter_ = std::move(reenter); }
     // After a reconnection to a card that was away, `identify` must give `expected`
