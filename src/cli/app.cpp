@@ -37,7 +37,7 @@ const Command command_table[] = {
      TimeBound::always},
     {"certs", "certificates on a token, with their keys, validity and chain", setup_certs,
      TimeBound::always},
-    {"login", "verify a PIN through PKCS#11, or report its retry status", setup_login,
+    {"login", "verify a PIN through PKCS#11 or over PC/SC, or report its retry status", setup_login,
      TimeBound::always},
     {"readers", "PC/SC readers, their state, the card's ATR and what it identifies", setup_readers,
      TimeBound::always},
