@@ -244,6 +244,33 @@ class RewriteTest(FaultModuleTestCase):
         self.assertEqual((token["pin_status"]["count_low"], token["pin_status"]["final_try"]),
                          (True, True))
 
+    def read_certificate(self, env, id_hex):
+        r = subprocess.run(["pkcs11-tool", "--module", self.fault, "--token-label", sf.MAIN,
+                            "--read-object", "--type", "cert", "--id", id_hex],
+                           env=env, capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_a_certificates_value_rewritten_for_its_id_alone(self):
+        certs = {c.id_hex: c for c in self.hsm.certs_on(sf.MAIN)}
+        env = self.fault_env(attribute_values=[{
+            "id": "01", "class": "CKO_CERTIFICATE", "type": "CKA_VALUE",
+            "hex": certs["03"].der.hex()}])
+        self.assertEqual(self.read_certificate(env, "01"), certs["03"].der)
+        self.assertEqual(self.read_certificate(env, "04"), certs["04"].der)
+        self.assertTrue(any(c.how == "rewritten" for c in self.calls("C_GetAttributeValue")))
+        doc = self.json_of(self.cactool("certs", "--module", self.fault, "--token", sf.MAIN,
+                                        "--json", env=env), 0)
+        by_id = {c["id"]: c["sha256"] for c in doc["certificates"]}
+        self.assertEqual(by_id["01"], testlib.sha256_of_der_openssl(certs["03"].der))
+
+    def test_an_attribute_rewrite_of_cka_id_is_refused(self):
+        env = self.fault_env(attribute_values=[{"id": "01", "type": 0x102, "hex": "02"}])
+        r = subprocess.run(["pkcs11-tool", "--module", self.fault, "-L"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("attribute_values[0].type", r.stderr)
+
     def test_slot_list_hidden_added_and_reversed(self):
         real = [s["id"] for s in testlib.pkcs11_tool_slots(self.hsm.module, env=self.hsm.env)]
         hidden, added = real[0], 4242

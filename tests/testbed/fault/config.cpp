@@ -297,6 +297,57 @@ SlotListRewrite slot_list(const json& value) {
     return rewrite;
 }
 
+// A name from a short table, or a number.
+unsigned long named_number(const json& value, const std::string& where,
+                           std::initializer_list<std::pair<const char*, unsigned long>> names) {
+    if (value.is_number_unsigned())
+        return number(value, where, 0, ~0UL);
+    for (const auto& [name, known] : names) {
+        if (value == name)
+            return known;
+    }
+    fail(where, "unknown name " + value.dump() + " (a number is taken too)");
+}
+
+AttributeRewrite attribute_rewrite(const json& value, const std::string& where) {
+    check_keys(value, where, {"id", "class", "type", "hex"});
+    AttributeRewrite rewrite;
+    if (!value.contains("id") || !value["id"].is_string())
+        fail(where, "needs \"id\", the objects' CKA_ID in hex");
+    rewrite.id = bytes_from_hex(value["id"].get<std::string>(), where + ".id");
+    if (value.contains("class")) {
+        rewrite.object_class = named_number(value["class"], where + ".class",
+                                            {{"CKO_DATA", CKO_DATA},
+                                             {"CKO_CERTIFICATE", CKO_CERTIFICATE},
+                                             {"CKO_PUBLIC_KEY", CKO_PUBLIC_KEY},
+                                             {"CKO_PRIVATE_KEY", CKO_PRIVATE_KEY},
+                                             {"CKO_SECRET_KEY", CKO_SECRET_KEY}});
+    }
+    if (value.contains("type")) {
+        rewrite.type = named_number(value["type"], where + ".type",
+                                    {{"CKA_VALUE", CKA_VALUE},
+                                     {"CKA_LABEL", CKA_LABEL},
+                                     {"CKA_SUBJECT", CKA_SUBJECT},
+                                     {"CKA_ISSUER", CKA_ISSUER},
+                                     {"CKA_SERIAL_NUMBER", CKA_SERIAL_NUMBER}});
+    }
+    if (rewrite.type == CKA_ID || rewrite.type == CKA_CLASS)
+        fail(where + ".type", "CKA_ID and CKA_CLASS choose the objects; they are not rewritten");
+    if (!value.contains("hex") || !value["hex"].is_string())
+        fail(where, "needs \"hex\", the attribute's new value");
+    rewrite.value = bytes_from_hex(value["hex"].get<std::string>(), where + ".hex");
+    return rewrite;
+}
+
+std::vector<AttributeRewrite> attribute_rewrites(const json& value) {
+    std::vector<AttributeRewrite> rewrites;
+    std::size_t index = 0;
+    for (const json& item : bounded_list(value, "attribute_values"))
+        rewrites.push_back(
+            attribute_rewrite(item, "attribute_values[" + std::to_string(index++) + "]"));
+    return rewrites;
+}
+
 std::vector<FaultRule> fault_rules(const json& value) {
     std::vector<FaultRule> rules;
     std::size_t index = 0;
@@ -314,7 +365,7 @@ Config parse_config(std::string_view text) {
     if (document.is_discarded())
         fail("configuration", "not valid JSON");
     check_keys(document, "configuration",
-               {"module", "faults", "token_info", "slot_info", "slot_list"});
+               {"module", "faults", "token_info", "slot_info", "slot_list", "attribute_values"});
     Config config;
     if (!document.contains("module") || !document["module"].is_string() ||
         document["module"].get_ref<const std::string&>().empty())
@@ -330,6 +381,8 @@ Config parse_config(std::string_view text) {
             info_rewrites(document["slot_info"], "slot_info", slot_fields, slot_flag_by_name);
     if (document.contains("slot_list"))
         config.slot_list = slot_list(document["slot_list"]);
+    if (document.contains("attribute_values"))
+        config.attribute_values = attribute_rewrites(document["attribute_values"]);
     return config;
 }
 

@@ -70,12 +70,22 @@ struct SlotListRewrite {
     bool grow_updates_count = true;
 };
 
+// A rewrite of one attribute of every object whose CKA_ID (and CKA_CLASS, when given)
+// match: C_GetAttributeValue answers `value` for it instead of the real module's bytes.
+struct AttributeRewrite {
+    std::string id;
+    std::optional<CK_OBJECT_CLASS> object_class;
+    CK_ATTRIBUTE_TYPE type = CKA_VALUE;
+    std::string value;
+};
+
 struct Config {
     std::string module;
     std::vector<FaultRule> faults;
     std::vector<InfoRewrite> token_info;
     std::vector<InfoRewrite> slot_info;
     SlotListRewrite slot_list;
+    std::vector<AttributeRewrite> attribute_values;
 };
 
 inline constexpr std::size_t max_config_bytes = 64 * 1024;

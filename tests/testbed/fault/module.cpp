@@ -1,7 +1,8 @@
 // A PKCS#11 module for tests that forwards every call to a real module and injects the
 // faults its configuration asks for: a chosen call fails with a chosen CKR_ (without
 // reaching the real module, or after it answered), waits, or has its answer rewritten
-// (token and slot text fields and flags, the slot list). README.md in the folder above
+// (token and slot text fields and flags, the slot list, attribute values of chosen
+// objects). README.md in the folder above
 // describes the configuration and the call log. Tests only; it is not installed.
 //
 // The module offers the PKCS#11 2.40 function list, through C_GetFunctionList and
@@ -194,6 +195,107 @@ CK_RV get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
     });
 }
 
+// One attribute of an object as the real module gives it, asked the two-call way; empty
+// when the object has none.
+std::string real_attribute(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                           CK_ATTRIBUTE_TYPE type) {
+    CK_FUNCTION_LIST* real = State::get().real();
+    CK_ATTRIBUTE attribute{type, nullptr, 0};
+    if (real->C_GetAttributeValue(session, object, &attribute, 1) != CKR_OK ||
+        attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION || attribute.ulValueLen > 1 << 20)
+        return {};
+    std::string value(attribute.ulValueLen, '\0');
+    attribute.pValue = value.data();
+    if (real->C_GetAttributeValue(session, object, &attribute, 1) != CKR_OK)
+        return {};
+    value.resize(std::min<std::size_t>(attribute.ulValueLen, value.size()));
+    return value;
+}
+
+// The rewrites that apply to this object: those whose CKA_ID and class are its own.
+std::vector<const AttributeRewrite*> rewrites_of(const std::vector<AttributeRewrite>& rewrites,
+                                                 CK_SESSION_HANDLE session,
+                                                 CK_OBJECT_HANDLE object) {
+    std::vector<const AttributeRewrite*> found;
+    if (rewrites.empty())
+        return found;
+    std::string id = real_attribute(session, object, CKA_ID);
+    std::string class_bytes = real_attribute(session, object, CKA_CLASS);
+    std::optional<CK_OBJECT_CLASS> object_class;
+    if (class_bytes.size() == sizeof(CK_OBJECT_CLASS)) {
+        CK_OBJECT_CLASS value = 0;
+        std::memcpy(&value, class_bytes.data(), sizeof value);
+        object_class = value;
+    }
+    for (const AttributeRewrite& rewrite : rewrites) {
+        if (rewrite.id == id && (!rewrite.object_class || rewrite.object_class == object_class))
+            found.push_back(&rewrite);
+    }
+    return found;
+}
+
+// Fill one attribute of the caller's template with `value` as PKCS#11 v2.40 section 5.7
+// says; false when the caller's buffer is too small.
+bool answer_attribute(CK_ATTRIBUTE& attribute, const std::string& value) {
+    if (attribute.pValue == nullptr) {
+        attribute.ulValueLen = value.size();
+        return true;
+    }
+    if (attribute.ulValueLen < value.size()) {
+        attribute.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        return false;
+    }
+    std::memcpy(attribute.pValue, value.data(), value.size());
+    attribute.ulValueLen = value.size();
+    return true;
+}
+
+// The attributes a rewrite covers are answered here; the others go to the real module in
+// one call, whose answer (an error it gives, such as CKR_ATTRIBUTE_SENSITIVE) comes first.
+CK_RV rewritten_attributes(const std::vector<const AttributeRewrite*>& rewrites,
+                           CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                           CK_ATTRIBUTE* attributes, CK_ULONG count) {
+    std::vector<CK_ATTRIBUTE> others;
+    std::vector<CK_ULONG> positions;
+    bool too_small = false;
+    for (CK_ULONG i = 0; i < count; ++i) {
+        auto rewrite = std::find_if(rewrites.begin(), rewrites.end(),
+                                    [&](const auto* r) { return r->type == attributes[i].type; });
+        if (rewrite == rewrites.end()) {
+            others.push_back(attributes[i]);
+            positions.push_back(i);
+        } else {
+            too_small = !answer_attribute(attributes[i], (*rewrite)->value) || too_small;
+        }
+    }
+    CK_RV rv = CKR_OK;
+    if (!others.empty()) {
+        rv =
+            State::get().real()->C_GetAttributeValue(session, object, others.data(), others.size());
+        for (std::size_t i = 0; i < others.size(); ++i)
+            attributes[positions[i]] = others[i];
+    }
+    return rv == CKR_OK && too_small ? CKR_BUFFER_TOO_SMALL : rv;
+}
+
+CK_RV get_attribute_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                          CK_ATTRIBUTE* attributes, CK_ULONG count) {
+    return run(Function::C_GetAttributeValue, std::nullopt, [&](bool& rewritten) {
+        auto config = State::get().config();
+        if (config->attribute_values.empty() || attributes == nullptr)
+            return State::get().real()->C_GetAttributeValue(session, object, attributes, count);
+        try {
+            auto rewrites = rewrites_of(config->attribute_values, session, object);
+            if (rewrites.empty())
+                return State::get().real()->C_GetAttributeValue(session, object, attributes, count);
+            rewritten = true;
+            return rewritten_attributes(rewrites, session, object, attributes, count);
+        } catch (const std::exception&) {
+            return CKR_HOST_MEMORY;
+        }
+    });
+}
+
 CK_RV get_function_list(CK_FUNCTION_LIST** list);
 
 CK_FUNCTION_LIST make_function_list() {
@@ -207,6 +309,7 @@ CK_FUNCTION_LIST make_function_list() {
     functions.C_GetSlotList = get_slot_list;
     functions.C_GetSlotInfo = get_slot_info;
     functions.C_GetTokenInfo = get_token_info;
+    functions.C_GetAttributeValue = get_attribute_value;
     return functions;
 }
 
