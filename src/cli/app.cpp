@@ -200,10 +200,7 @@ void resolve_timeout(Context& ctx) {
 // which may wait for that very call. pcscd releases the card of a client that is gone.
 // Exports are written under a temporary name and renamed, so none is left half-written.
 void end_overdue_run(const Context& ctx, const Watchdog::Expiry& expiry) {
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%g s", ctx.timeout_seconds);
-    std::string bound = std::string(seconds) + ", " +
-                        (ctx.timeout_source.empty() ? "the default" : "from " + ctx.timeout_source);
+    std::string bound = ctx.time_bound_text();
     // Named as the operation, as the run's own errors name it: "failed to C_FindObjects".
     std::string call = expiry.call ? expiry.call : "finish the " + ctx.subcommand;
     std::optional<Error> error;
@@ -306,6 +303,13 @@ std::optional<unsigned long> Context::slot_id() const {
         throw Error(CoreCode::usage, "read --slot", "'" + options.slot + "' is not a slot id");
     }
     return id;
+}
+
+std::string Context::time_bound_text() const {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g s", timeout_seconds);
+    return std::string(seconds) + ", " +
+           (timeout_source.empty() ? "the default" : "from " + timeout_source);
 }
 
 std::string Context::journal_location() const {

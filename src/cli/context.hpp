@@ -51,6 +51,9 @@ struct Context {
     // path, else default_journal_path() of XDG_STATE_HOME and HOME. Empty with
     // --no-journal, or when none of these gives a location.
     std::string journal_location() const;
+    // The time bound and where it comes from, for messages: "30 s, the default",
+    // "5 s, from --timeout".
+    std::string time_bound_text() const;
 };
 
 }  // namespace cac::cli

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,7 +55,6 @@ struct DiagState {
 
     const Context& ctx;
     const DiagOptions& options;
-    std::vector<CheckResult> results;
     // --ca-file / --ca-dir, else the config's trust anchors; none when neither is given.
     std::optional<TrustAnchors> anchors;
 
@@ -66,13 +66,23 @@ struct DiagState {
     std::vector<Slot> slots;
     bool slots_read = false;
 
-    // Adds a result for `id`; its duration is the time since the check began.
+    // Adds a result for `id`; its duration is the time since the check began. Ignored
+    // once the report is closed.
     void report(std::string id, CheckStatus status, std::string message, std::string hint = {},
                 std::string subject = {});
     // The duration of every result reported from now on is measured from here.
-    void begin_check() { started_ = std::chrono::steady_clock::now(); }
+    void begin_check();
+    // The results so far. With `close`, no result is taken after these: the checks' thread
+    // may still be stuck in a call, and what it would add once the call returns comes too
+    // late for the report.
+    std::vector<CheckResult> results(bool close = false);
+    // How long the check under way has run.
+    std::int64_t check_duration_ms();
 
   private:
+    std::mutex mutex_;  // the checks run on a thread of their own; see run_diag
+    std::vector<CheckResult> results_;
+    bool closed_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

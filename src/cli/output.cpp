@@ -197,6 +197,15 @@ void Output::text(std::string_view line) const {
     std::cout << line << '\n';
 }
 
+void Output::text_result(std::string_view text) const {
+    if (json_)
+        return;
+    std::lock_guard lock(writing_);
+    std::cout << text;
+    std::cout.flush();
+    complete_ = true;
+}
+
 int Output::failure(const Error& error) const {
     std::lock_guard lock(writing_);
     std::string hint = error.hint();

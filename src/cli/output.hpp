@@ -54,6 +54,9 @@ class Output {
     void end_list() const;
     // Text for the human reader; ignored in JSON mode.
     void text(std::string_view line) const;
+    // Text that is the whole result of the run, written at once: like document(), the
+    // watchdog neither cuts into it nor follows it. Ignored in JSON mode.
+    void text_result(std::string_view text) const;
     // Reports a failure on stderr (and as the JSON error document with --json) and
     // returns its exit code.
     int failure(const Error& error) const;

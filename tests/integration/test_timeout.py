@@ -19,7 +19,7 @@ import softhsm_fixture as sf
 import testlib
 from base import tearDownModule  # noqa: F401 (removes the fixture's folder)
 
-EXIT_OK, EXIT_COMMUNICATION = 0, 7
+EXIT_OK, EXIT_COMMUNICATION, EXIT_DIAG_FAILED = 0, 7, 8
 # Longer than any bound below plus the watchdog's margin, many times over.
 STUCK_MS = 40000
 
@@ -106,6 +106,57 @@ class Timeout(base.FaultModuleTestCase):
                 proc.wait()
         self.assertEqual(proc.returncode, EXIT_OK, err.decode())
         self.assertEqual(json.loads(out)["result"], "ok")
+
+    def run_diag(self, env, *args):
+        # No pcscd here: a socket name of our own, so the machine's pcscd is never asked.
+        env = dict(env, PCSCLITE_CSOCK_NAME=os.path.join(os.path.dirname(self.fault_config),
+                                                         "no-pcscd.comm"))
+        start = time.monotonic()
+        r = self.cactool("--journal", self.journal, "--module", self.fault, *args, "diag", env=env)
+        return r, time.monotonic() - start
+
+    def test_diag_reports_a_module_stuck_in_c_initialize_as_its_failed_check(self):
+        # The finished checks and the stuck one are the diagnosis: none of it is lost to
+        # the bound, and the checks that needed the module say why they did not run.
+        env = self.fault_env(faults=[{"function": "C_Initialize", "delay_ms": STUCK_MS}])
+        r, took = self.run_diag(env, "--json", "--timeout", "1")
+        doc = self.json_of(r, EXIT_DIAG_FAILED)
+        self.assertLess(took, STUCK_MS / 1000 / 2, "the run was not cut short")
+        self.assertNotIn("error", doc)
+        checks = {c["id"]: c for c in doc["checks"]}
+        self.assertEqual(checks["pcscd"]["status"], "fail")  # no pcscd in this test
+        module = checks["module"]
+        self.assertEqual(module["status"], "fail")
+        self.assertIn("C_Initialize", module["message"])
+        self.assertIn("1 s, from --timeout", module["message"])
+        self.assertIn("module", module["hint"])
+        for later in ("token", "pin_status", "certificates"):
+            self.assertEqual(checks[later]["status"], "skip", later)
+            self.assertIn("module check never finished", checks[later]["message"])
+        self.assertEqual(checks["journal"]["status"], "pass")
+        counted = {s: sum(c["status"] == s for c in doc["checks"])
+                   for s in ("pass", "warn", "fail", "skip")}
+        self.assertEqual(doc["summary"], counted)
+        # The fault module logs a call when it returns: the run ended inside C_Initialize.
+        self.assertEqual(self.logged_calls("C_Initialize"), [])
+        self.assertEqual([(x["kind"], x["code"]) for x in self.journal_records()],
+                         [("error", "CACTOOL_TIMEOUT")])
+
+    def test_diag_in_text_keeps_the_checks_done_before_a_stuck_call(self):
+        env = self.fault_env(faults=[{"function": "C_GetSlotList", "delay_ms": STUCK_MS}])
+        env["CAC_CARD_TIMEOUT"] = "1"
+        r, took = self.run_diag(env)
+        self.assertExit(r, EXIT_DIAG_FAILED)
+        self.assertLess(took, STUCK_MS / 1000 / 2)
+        lines = r.stdout.splitlines()
+        self.assertTrue(any(line.startswith("fail") and "pcscd" in line for line in lines))
+        token = [line for line in lines if line.split()[1:2] == ["token"]]
+        self.assertEqual(len(token), 1, r.describe())
+        self.assertTrue(token[0].startswith("fail"))
+        self.assertIn("C_GetSlotList", token[0])
+        self.assertIn("CAC_CARD_TIMEOUT", token[0])
+        self.assertTrue(lines[-1].endswith("skipped"), r.describe())
+        self.assertNotIn("error", r.stderr)
 
     def test_a_run_within_the_bound_is_untouched(self):
         env = self.fault_env(faults=[{"function": "C_FindObjects", "delay_ms": 200}])
