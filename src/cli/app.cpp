@@ -145,19 +145,14 @@ void set_up_logging(const GlobalOptions& g) {
     log::set_trace(g.trace);
 }
 
-double parse_seconds(const std::string& text, const std::string& source) {
-    std::size_t used = 0;
-    double seconds = -1;
-    try {
-        seconds = std::stod(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
+// --timeout and CAC_CARD_TIMEOUT, read by the rule the config file's timeout_seconds
+// follows; the message names the source.
+double parse_timeout(const std::string& text, const std::string& source) {
+    std::optional<double> seconds = parse_timeout_seconds(text);
+    if (!seconds) {
+        throw Error(CoreCode::usage, "read " + source, "'" + text + "' is not " + timeout_rule);
     }
-    if (used != text.size() || !(seconds > 0 && seconds <= 3600)) {
-        throw Error(CoreCode::usage, "read " + source,
-                    "'" + text + "' is not a number of seconds above 0 and at most 3600");
-    }
-    return seconds;
+    return *seconds;
 }
 
 Config load_config(const GlobalOptions& g) {
@@ -182,10 +177,10 @@ Config load_config(const GlobalOptions& g) {
 void resolve_timeout(Context& ctx) {
     if (!ctx.options.timeout.empty()) {
         ctx.timeout_source = "--timeout";
-        ctx.timeout_seconds = parse_seconds(ctx.options.timeout, ctx.timeout_source);
+        ctx.timeout_seconds = parse_timeout(ctx.options.timeout, ctx.timeout_source);
     } else if (const char* env = std::getenv("CAC_CARD_TIMEOUT"); env != nullptr && *env != '\0') {
         ctx.timeout_source = "CAC_CARD_TIMEOUT";
-        ctx.timeout_seconds = parse_seconds(env, ctx.timeout_source);
+        ctx.timeout_seconds = parse_timeout(env, ctx.timeout_source);
     } else if (ctx.config.timeout_seconds) {
         ctx.timeout_source = "the configuration's timeout_seconds";
         ctx.timeout_seconds = *ctx.config.timeout_seconds;

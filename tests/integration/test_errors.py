@@ -146,6 +146,32 @@ class ErrorsTest(base.CactoolTestCase):
         self.assertExit(self.cactool("certs", "--module", self.hsm.module, "--token", sf.MAIN,
                                      "--validate", "--at", "yesterday"), 2)
 
+    def test_a_zero_timeout_is_refused_from_each_source_naming_it(self):
+        # cactool(1): the three sources share one range, above 0 and at most 3600.
+        config = self.dir / "config.json"
+        config.write_text('{\n  "module": "softhsm2",\n  "timeout_seconds": 0\n}\n')
+        env = dict(self.hsm.env, CAC_CARD_TIMEOUT="0")
+        cases = [
+            (["--timeout", "0"], self.hsm.env, "--timeout"),
+            ([], env, "CAC_CARD_TIMEOUT"),
+            (["--config", config], self.hsm.env, "timeout_seconds"),
+        ]
+        for extra, run_env, source in cases:
+            with self.subTest(source=source):
+                r = self.cactool("slots", "--module", self.hsm.module, *extra, env=run_env)
+                self.assertExit(r, 2)
+                self.assertIn(source, r.stderr)
+                self.assertIn("above 0", r.stderr)
+        self.assertIn("config.json:3", self.cactool("slots", "--module", self.hsm.module,
+                                                    "--config", config).stderr)
+        # The same values one step inside the range are taken.
+        config.write_text('{"timeout_seconds": 3600}')
+        for extra, run_env in ((["--timeout", "3600"], self.hsm.env),
+                               ([], dict(self.hsm.env, CAC_CARD_TIMEOUT="0.5")),
+                               (["--config", config], self.hsm.env)):
+            self.json_of(self.cactool("slots", "--module", self.hsm.module, "--json", *extra,
+                                      env=run_env))
+
     def test_version_and_help(self):
         r = self.cactool("--version")
         self.assertExit(r, 0)

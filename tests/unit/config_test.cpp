@@ -63,9 +63,33 @@ TEST_CASE("malformed JSON is an error naming the line") {
 
 TEST_CASE("a value of the wrong type names its key and line") {
     CHECK(failure_of("{\n\n \"timeout_seconds\": \"ten\"}") ==
-          "config.json:3: \"timeout_seconds\" must be a number");
+          "config.json:3: \"timeout_seconds\" must be a number of seconds above 0 and at most "
+          "3600");
     CHECK(failure_of("{\"lockout_threshold\": 99}").find("between 0 and 15") != std::string::npos);
     CHECK(failure_of("{\"module_paths\": \"/opt\"}").find("list of strings") != std::string::npos);
+}
+
+TEST_CASE("timeout_seconds follows the rule of --timeout: above 0, at most an hour") {
+    CHECK(parse_config(R"({"timeout_seconds": 3600})", "c.json").timeout_seconds == 3600);
+    CHECK(parse_config(R"({"timeout_seconds": 0.25})", "c.json").timeout_seconds == 0.25);
+    for (const char* refused : {"0", "-1", "3600.5", "1e9", "true"}) {
+        CAPTURE(refused);
+        CHECK(failure_of(std::string("{\"timeout_seconds\": ") + refused + "}") ==
+              "config.json:1: \"timeout_seconds\" must be a number of seconds above 0 and at "
+              "most 3600");
+    }
+}
+
+TEST_CASE("--timeout and CAC_CARD_TIMEOUT are read as the config file's value is") {
+    CHECK(parse_timeout_seconds("30") == 30.0);
+    CHECK(parse_timeout_seconds("1.5") == 1.5);
+    CHECK(parse_timeout_seconds("2e1") == 20.0);
+    CHECK(parse_timeout_seconds("3600") == 3600.0);
+    for (const char* refused :
+         {"0", "0.0", "-5", "3600.001", "", " 5", "5 ", "5s", "soon", "inf", "nan", "0x10", "+5"}) {
+        CAPTURE(refused);
+        CHECK_FALSE(parse_timeout_seconds(refused).has_value());
+    }
 }
 
 TEST_CASE("errors-report's pattern settings are checked like the command's options") {

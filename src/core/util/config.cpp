@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -60,6 +61,13 @@ class Reader {
             fail(key, "must be between " + format(min) + " and " + format(max));
         }
         return n;
+    }
+
+    // The rule --timeout and CAC_CARD_TIMEOUT follow too.
+    double timeout(const json& value, const std::string& key) const {
+        if (!value.is_number() || !timeout_in_range(value.get<double>()))
+            fail(key, std::string("must be ") + timeout_rule);
+        return value.get<double>();
     }
 
     int integer(const json& value, const std::string& key, int min, int max) const {
@@ -157,7 +165,7 @@ void read_key(const Reader& in, const std::string& key, const json& value, Confi
     } else if (key == "module_paths") {
         config.module_paths = in.strings(value, key);
     } else if (key == "timeout_seconds") {
-        config.timeout_seconds = in.number(value, key, 0, 3600);
+        config.timeout_seconds = in.timeout(value, key);
     } else if (key == "lockout_threshold") {
         config.lockout_threshold = in.integer(value, key, 0, 15);
     } else if (key == "trust_anchors") {
@@ -174,6 +182,19 @@ void read_key(const Reader& in, const std::string& key, const json& value, Confi
 }
 
 }  // namespace
+
+bool timeout_in_range(double seconds) {
+    return seconds > 0 && seconds <= max_timeout_seconds;
+}
+
+std::optional<double> parse_timeout_seconds(std::string_view text) {
+    double seconds = 0;
+    const char* end = text.data() + text.size();
+    auto [stop, ec] = std::from_chars(text.data(), end, seconds);
+    if (ec != std::errc() || stop != end || !timeout_in_range(seconds))
+        return std::nullopt;
+    return seconds;
+}
 
 Config parse_config(std::string_view text, const std::string& origin) {
     if (text.size() > max_config_bytes) {

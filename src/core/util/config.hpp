@@ -45,6 +45,18 @@ struct Config {
     std::vector<std::string> warnings;  // unknown keys and the like, for the CLI to log
 };
 
+// The bound on card operations, whichever of its three sources sets it (--timeout,
+// CAC_CARD_TIMEOUT, the file's timeout_seconds): above 0 and at most an hour. 0 is refused
+// everywhere rather than read as "no bound": a run that never ends is what --timeout is
+// there to prevent, and an operator who writes 0 more likely meant something else.
+inline constexpr double max_timeout_seconds = 3600;
+// The rule in words, for the message that refuses a value.
+inline constexpr const char* timeout_rule = "a number of seconds above 0 and at most 3600";
+[[nodiscard]] bool timeout_in_range(double seconds);
+// The text of --timeout or CAC_CARD_TIMEOUT: a decimal number ("30", "1.5", "2e1") in
+// range, with nothing around it; nullopt for anything else.
+[[nodiscard]] std::optional<double> parse_timeout_seconds(std::string_view text);
+
 // Parses the text of a config file; `origin` names it in messages. Throws
 // cac::Error(CoreCode::config_invalid) naming the line of the problem.
 Config parse_config(std::string_view text, const std::string& origin);
