@@ -10,12 +10,17 @@
 
 #include "cli/context.hpp"
 #include "cli/pin_input.hpp"
+#include "core/piv/slots.hpp"
 #include "core/pkcs11/objects.hpp"
 #include "core/x509/certificate.hpp"
 #include "core/x509/chain.hpp"
 
 namespace CLI {
 class Option;
+}
+
+namespace cac {
+class PcscRecoverer;
 }
 
 namespace cac::cli {
@@ -65,6 +70,19 @@ void add_certificate_fields(Json& entry, const Listed& l);
 void print_certificate(const Output& out, const Json& c);
 // One entry of the listing: a JSON list item, or text unless --export - owns stdout.
 void show_certificate(const Context& ctx, const CertsOptions& options, const Json& entry);
+
+// One certificate read from a PIV container over PC/SC.
+struct PivCertificate {
+    Listed listed;
+    piv::CertificateSlot slot;
+    bool compressed = false;
+};
+
+// The card in `card`'s reader, its PIV application selected and its CHUID noted, so a
+// card put back can be recognised; then the containers of 9A, 9C, 9D and 9E that the
+// card holds, each read under the recovery policy and summarized at `now`.
+std::vector<PivCertificate> read_piv_certificates(const Context& ctx, PcscRecoverer& card,
+                                                  std::time_t now);
 
 // `certs --pcsc`, after the options were checked.
 int run_certs_pcsc(Context& ctx, CertsOptions& options);

@@ -30,12 +30,6 @@ namespace {
 // SP 800-73-4 part 1 table 3: the Card Holder Unique Identifier.
 constexpr std::uint32_t chuid_tag = 0x5FC102;
 
-struct FromCard {
-    Listed listed;
-    piv::CertificateSlot slot;
-    bool compressed = false;
-};
-
 // "9a", as the PKCS#11 listing writes a PIV slot.
 std::string lower(std::string_view text) {
     std::string out(text);
@@ -51,8 +45,9 @@ std::string tag_hex(std::uint32_t tag) {
 }
 
 // One container, as read: the certificate, or why it could not be had.
-FromCard from_container(const piv::CertificateSlot& slot, const Bytes& object, std::time_t now) {
-    FromCard entry{{}, slot, false};
+PivCertificate from_container(const piv::CertificateSlot& slot, const Bytes& object,
+                              std::time_t now) {
+    PivCertificate entry{{}, slot, false};
     entry.listed.object.label = std::string(slot.name);
     entry.listed.loaded = true;
     try {
@@ -70,7 +65,7 @@ FromCard from_container(const piv::CertificateSlot& slot, const Bytes& object, s
     return entry;
 }
 
-Json entry_json(const FromCard& entry) {
+Json entry_json(const PivCertificate& entry) {
     const Listed& l = entry.listed;
     Json json{{"label", std::string(entry.slot.name)}, {"id", nullptr}};
     add_certificate_fields(json, l);
@@ -98,9 +93,10 @@ std::optional<Bytes> get_data(PcscRecoverer& card, ApduExchanger& exchanger, std
     }
 }
 
-// The card in the chosen reader, its PIV application selected and its CHUID noted, so a
-// card put back can be recognised; then every container.
-std::vector<FromCard> read_card(const Context& ctx, PcscRecoverer& card, std::time_t now) {
+}  // namespace
+
+std::vector<PivCertificate> read_piv_certificates(const Context& ctx, PcscRecoverer& card,
+                                                  std::time_t now) {
     ExchangeOptions exchange_options;
     exchange_options.max_apdu_size = pcsc::max_apdu_size(card.card());
     ApduExchanger exchanger(card.channel(), exchange_options);
@@ -118,7 +114,7 @@ std::vector<FromCard> read_card(const Context& ctx, PcscRecoverer& card, std::ti
     Bytes chuid = policy.run(Repeatable::yes, card, chuid_of_card);
     card.set_identity(chuid_of_card, chuid);
 
-    std::vector<FromCard> entries;
+    std::vector<PivCertificate> entries;
     for (const piv::CertificateSlot& slot : piv::certificate_slots()) {
         std::optional<Bytes> object =
             policy.run(Repeatable::yes, card, [&] { return get_data(card, exchanger, slot.tag); });
@@ -130,8 +126,6 @@ std::vector<FromCard> read_card(const Context& ctx, PcscRecoverer& card, std::ti
     return entries;
 }
 
-}  // namespace
-
 int run_certs_pcsc(Context& ctx, CertsOptions& options) {
     std::time_t now = std::time(nullptr);
     std::time_t at = verification_time(options);
@@ -142,10 +136,10 @@ int run_certs_pcsc(Context& ctx, CertsOptions& options) {
     pcsc::Context pcsc_context;
     std::string reader = select_reader(pcsc_context, ctx.options.reader);
     PcscRecoverer card(std::move(pcsc_context), reader);
-    std::vector<FromCard> entries = read_card(ctx, card, now);
+    std::vector<PivCertificate> entries = read_piv_certificates(ctx, card, now);
 
     std::vector<Listed> listed;
-    for (FromCard& entry : entries)
+    for (PivCertificate& entry : entries)
         listed.push_back(std::move(entry.listed));
     if (anchors)
         validate_all(listed, *anchors, at);
@@ -164,7 +158,7 @@ int run_certs_pcsc(Context& ctx, CertsOptions& options) {
                      " (PIV over PC/SC): " + std::to_string(entries.size()) + " certificate" +
                      (entries.size() == 1 ? "" : "s") + "\n");
     }
-    for (const FromCard& entry : entries) {
+    for (const PivCertificate& entry : entries) {
         const Listed& l = entry.listed;
         chain_failed = chain_failed || (l.validation && !l.validation->ok);
         show_certificate(ctx, options, entry_json(entry));

@@ -77,13 +77,14 @@ struct Step {
 // ones before it learnt. Any of these calls may never return (a module stuck in
 // C_Initialize, a reader holding back a card's answer), so they run on a thread of their
 // own under the time bound; see run_checks.
-constexpr std::array<Step, 7> stack_steps{{{"pcscd", check_pcscd},
+constexpr std::array<Step, 8> stack_steps{{{"pcscd", check_pcscd},
                                            {"readers", check_readers},
                                            {"card", check_cards},
                                            {"module", check_modules},
                                            {"token", check_tokens},
                                            {"pin_status", check_pin_status},
-                                           {"certificates", check_certificates}}};
+                                           {"certificates", check_certificates},
+                                           {"certificate_views", check_certificate_views}}};
 // Checks of local files only, run after those whatever became of them.
 constexpr std::array<Step, 1> local_steps{{{"journal", check_journal}}};
 

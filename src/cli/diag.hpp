@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/certs.hpp"
 #include "cli/context.hpp"
 #include "core/pcsc/context.hpp"
 #include "core/pcsc/reader.hpp"
@@ -97,5 +98,12 @@ void check_pin_status(DiagState& state);
 // Certificates on the tokens (diag_certs.cpp), and the error journal.
 void check_certificates(DiagState& state);
 void check_journal(DiagState& state);
+// The certificates a card holds read over PC/SC against its token's (diag_cross.cpp).
+void check_certificate_views(DiagState& state);
+
+// The module's slot for a PC/SC reader: the slot whose description is the reader's name.
+const Slot* slot_of_reader(const std::vector<Slot>& slots, const std::string& reader);
+// Every certificate object of a session's token, read and summarized as of now.
+std::vector<Listed> read_token_certificates(const Cryptoki& cryptoki, CK_SESSION_HANDLE session);
 
 }  // namespace cac::cli

@@ -139,17 +139,6 @@ void check_usage(DiagState& state, const std::vector<Listed>& listed, const std:
                  "fit for smart card logon or client authentication: " + names, {}, token);
 }
 
-std::vector<Listed> read_certificates(const Cryptoki& cryptoki, CK_SESSION_HANDLE session) {
-    std::vector<Listed> listed;
-    std::time_t now = std::time(nullptr);
-    for (CK_OBJECT_HANDLE handle : certificate_handles(cryptoki, session)) {
-        Listed l{read_certificate(cryptoki, session, handle), {}, {}, {}, {}, true};
-        summarize(l, now);
-        listed.push_back(std::move(l));
-    }
-    return listed;
-}
-
 void check_token_certificates(DiagState& state, const Slot& slot) {
     const TokenInfo& token = *slot.token;
     const Cryptoki& cryptoki = state.module->module.cryptoki();
@@ -157,7 +146,7 @@ void check_token_certificates(DiagState& state, const Slot& slot) {
     std::vector<Bytes> key_ids;
     try {
         Session session(cryptoki, slot.id);
-        listed = read_certificates(cryptoki, session.handle());
+        listed = read_token_certificates(cryptoki, session.handle());
         key_ids = private_key_ids(cryptoki, session.handle());
     } catch (const Error& e) {
         state.report("certificates", CheckStatus::fail, e.message(), e.hint(), token.label);
@@ -200,6 +189,17 @@ std::string recurring_text(const std::vector<Pattern>& patterns) {
 }
 
 }  // namespace
+
+std::vector<Listed> read_token_certificates(const Cryptoki& cryptoki, CK_SESSION_HANDLE session) {
+    std::vector<Listed> listed;
+    std::time_t now = std::time(nullptr);
+    for (CK_OBJECT_HANDLE handle : certificate_handles(cryptoki, session)) {
+        Listed l{read_certificate(cryptoki, session, handle), {}, {}, {}, {}, true};
+        summarize(l, now);
+        listed.push_back(std::move(l));
+    }
+    return listed;
+}
 
 void check_certificates(DiagState& state) {
     if (!state.slots_read) {

@@ -51,16 +51,6 @@ void open_chosen(DiagState& state, const ModuleChoice& choice) {
     }
 }
 
-const Slot* slot_of_reader(const std::vector<Slot>& slots, const std::string& reader) {
-    for (const Slot& slot : slots) {
-        // CK_SLOT_INFO's description holds 64 characters: a longer reader name is cut.
-        if (slot.info && !slot.info->description.empty() &&
-            reader.starts_with(slot.info->description))
-            return &slot;
-    }
-    return nullptr;
-}
-
 // The cross-check of the two views: a card PC/SC sees should be a token of the module.
 void check_cards_against_tokens(DiagState& state) {
     if (!state.readers) {
@@ -95,6 +85,16 @@ void check_cards_against_tokens(DiagState& state) {
 }
 
 }  // namespace
+
+const Slot* slot_of_reader(const std::vector<Slot>& slots, const std::string& reader) {
+    for (const Slot& slot : slots) {
+        // CK_SLOT_INFO's description holds 64 characters: a longer reader name is cut.
+        if (slot.info && !slot.info->description.empty() &&
+            reader.starts_with(slot.info->description))
+            return &slot;
+    }
+    return nullptr;
+}
 
 void check_modules(DiagState& state) {
     DiscoveryInputs inputs = discovery_inputs(state.ctx);

@@ -72,9 +72,9 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
         # A journal of this test's own: errors other tests left must not warn here.
         self.journal = os.path.join(self.tmp.name, self.id().rsplit(".", 1)[-1] + ".jsonl")
 
-    def diag(self, *args, module=None, code=0):
+    def diag(self, *args, module=None, code=0, env=None):
         r = testlib.run_cactool(["--module", module or self.module, "--journal", self.journal,
-                                 "--json", "diag", *args], self.env)
+                                 "--json", "diag", *args], env or self.env)
         doc = self.json_of(r, code)
         self.assertEqual(list(doc)[:3], ["schema_version", "checks", "summary"], doc)
         for check in doc["checks"]:
@@ -119,6 +119,11 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
         self.assertEqual(self.only(doc, "pin_status")["subject"], label)
         self.assertEqual(len(self.checks(doc, "certificate_validity")),
                          len(testbed.manifest()["slots"]))
+        views = {c["subject"].split()[0].lower(): c["message"]
+                 for c in self.checks(doc, "certificate_views")}
+        self.assertEqual(set(views), set(testbed.manifest()["slots"]), doc)
+        for slot, fingerprint in testbed.slot_fingerprints().items():
+            self.assertIn(fingerprint, views[slot])
 
     def test_a_healthy_card_in_text_exits_0_with_one_line_per_check(self):
         r = testlib.run_cactool(["--module", self.module, "--journal", self.journal, "diag"],
@@ -145,6 +150,38 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
         for check in self.checks(doc, "certificate_chain"):
             self.assertFailsWithHint(check)
             self.assertIn("--ca-file", check["hint"])
+
+    def foreign_certificate_der(self):
+        key = os.path.join(self.tmp.name, "foreign.key")
+        der = os.path.join(self.tmp.name, "foreign.der")
+        testlib.run_tool(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", der,
+                          "-outform", "DER", "-subj", "/CN=not on the card", "-days", "300"])
+        with open(der, "rb") as f:
+            return f.read()
+
+    def test_a_module_showing_another_certificate_than_the_cards_fails_the_views(self):
+        # OpenSC's PIV driver gives 9A's certificate CKA_ID 01; the fault module has it
+        # show a certificate the card does not hold, as a stale cache would.
+        fault = testlib.fault_module_or_skip()
+        foreign = self.foreign_certificate_der()
+        config = os.path.join(self.tmp.name, "rewrite-9a.json")
+        with open(config, "w") as f:
+            json.dump({"module": self.module, "attribute_values": [
+                {"id": "01", "class": "CKO_CERTIFICATE", "type": "CKA_VALUE",
+                 "hex": foreign.hex()}]}, f)
+        env = testlib.clean_env(CACTOOL_FAULT_CONFIG=config)
+        doc = self.diag(module=fault, env=env, code=8)
+        failed = [c for c in doc["checks"] if c["status"] == "fail"]
+        self.assertEqual([(c["id"], c["subject"]) for c in failed],
+                         [("certificate_views", "9A (PIV Authentication)")], doc)
+        self.assertFailsWithHint(failed[0])
+        self.assertIn("card SHA-256 " + testbed.slot_fingerprints()["9a"], failed[0]["message"])
+        self.assertIn("SHA-256 " + testlib.sha256_of_der_openssl(foreign), failed[0]["message"])
+        self.assertIn("cache", failed[0]["hint"])
+        passed = [c["subject"] for c in self.checks(doc, "certificate_views")
+                  if c["status"] == "pass"]
+        self.assertEqual(sorted(s.split()[0] for s in passed), ["9C", "9D", "9E"])
 
     def test_pcscd_not_running(self):
         testbed.cardctl("pcscd", "stop")

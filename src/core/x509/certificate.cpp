@@ -172,6 +172,8 @@ void read_basic_constraints(X509* cert, CertificateSummary& out) {
     }
 }
 
+}  // namespace
+
 std::string sha256_hex(std::span<const std::uint8_t> der) {
     std::array<std::uint8_t, EVP_MAX_MD_SIZE> digest{};
     unsigned int length = 0;
@@ -183,8 +185,6 @@ std::string sha256_hex(std::span<const std::uint8_t> der) {
     }
     return to_hex(std::span(digest.data(), length));
 }
-
-}  // namespace
 
 std::string_view to_string(Validity validity) {
     switch (validity) {

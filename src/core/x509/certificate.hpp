@@ -89,6 +89,9 @@ struct CertificateSummary {
     bool self_issued = false;
 };
 
+// Lowercase hex SHA-256 of any bytes (a certificate's DER, or bytes that fail to parse).
+std::string sha256_hex(std::span<const std::uint8_t> der);
+
 // Parses one DER certificate and summarises it as of `now`. Throws
 // Error(CoreCode::certificate_invalid, "parse certificate", reason) for input that is
 // empty, larger than kMaxCertificateSize, followed by extra bytes, or not a certificate.
