@@ -13,8 +13,9 @@
 // A card's answers do not say what PKCS#11's flags say; the report maps them so:
 // retries_left is the card's count (null when it gives none, as after 6300, or 9000 to
 // the empty VERIFY of a PIN verified already), final_try is a count of 1, locked is
-// 6983, and count_low is true after this run's own wrong PIN (the card does not tell of
-// earlier ones, having no notion of a maximum it reports).
+// 6983, and count_low is a count at most one above the lockout guard's threshold (see
+// count_low in core/card/pin_policy.hpp): the card reports no maximum to compare with, so
+// the same count gives the same answer whether it was read by --check or after a VERIFY.
 #include "cli/login.hpp"
 #include "cli/reader_selection.hpp"
 #include "core/card/pin_policy.hpp"
@@ -57,12 +58,12 @@ LoginSubject subject_of(const Card& card) {
                         "reader " + terminal_safe(card.reader) + ": " + pin_name(card.reference)};
 }
 
-PinReport report_of(const PinCounter& counter, bool wrong_now) {
+PinReport report_of(const Context& ctx, const PinCounter& counter) {
     PinReport report;
     report.retries_left = counter.state == State::blocked ? std::optional<int>(0) : counter.tries;
     report.final_try = counter.tries == 1;
     report.locked = counter.state == State::blocked;
-    report.count_low = wrong_now;
+    report.count_low = count_low(counter.tries, ctx.config.lockout_threshold);
     return report;
 }
 
@@ -151,20 +152,20 @@ int verify(const Context& ctx, const LoginOptions& options, const Card& card, Li
     switch (outcome.result) {
         case piv::VerifyResult::correct: {
             PinCounter after = status_after_success(link.exchanger, card, outcome.counter);
-            return report_login(ctx, options, subject_of(card), "ok", report_of(after, false),
+            return report_login(ctx, options, subject_of(card), "ok", report_of(ctx, after),
                                 describe(after));
         }
         case piv::VerifyResult::incorrect:
             ctx.out.note_failure(
                 located(Error(ErrorDomain::status_word, outcome.counter.sw, operation), card));
             return report_login(ctx, options, subject_of(card), "incorrect",
-                                report_of(outcome.counter, true), describe(outcome.counter));
+                                report_of(ctx, outcome.counter), describe(outcome.counter));
         case piv::VerifyResult::blocked:
             break;
     }
     ctx.out.note_failure(
         located(Error(ErrorDomain::status_word, outcome.counter.sw, operation), card));
-    return report_login(ctx, options, subject_of(card), "locked", report_of(outcome.counter, true),
+    return report_login(ctx, options, subject_of(card), "locked", report_of(ctx, outcome.counter),
                         describe(outcome.counter));
 }
 
@@ -176,13 +177,13 @@ int check_and_verify(const Context& ctx, const LoginOptions& options, Card& card
     bool blocked = before.state == State::blocked;
     if (options.check) {
         return report_login(ctx, options, subject_of(card), blocked ? "locked" : "ok",
-                            report_of(before, false), describe(before));
+                            report_of(ctx, before), describe(before));
     }
     if (blocked) {
         ctx.out.note_failure(located(
             Error(ErrorDomain::status_word, before.sw, "verify the " + pin_name(card.reference)),
             card));
-        return report_login(ctx, options, subject_of(card), "locked", report_of(before, false),
+        return report_login(ctx, options, subject_of(card), "locked", report_of(ctx, before),
                             describe(before));
     }
     std::optional<std::string> risk = guard_reason(before, ctx.config.lockout_threshold);
@@ -193,7 +194,7 @@ int check_and_verify(const Context& ctx, const LoginOptions& options, Card& card
                                 "next wrong PIN could block it; make sure of the PIN, then "
                                 "repeat with --force"
                               : std::string(kRefusedFinalTry);
-        return report_login(ctx, options, subject_of(card), "refused", report_of(before, false),
+        return report_login(ctx, options, subject_of(card), "refused", report_of(ctx, before),
                             describe(before), why);
     }
     return verify(ctx, options, card, link, *pin);

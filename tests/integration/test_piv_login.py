@@ -141,6 +141,21 @@ class LoginOverPcsc(CactoolTestCase):
         self.assertEqual(doc["pin_status"]["retries_left"], self.max)
         self.assertEqual(testbed.card_status()["pin_tries"], self.max)
 
+    def test_count_low_is_the_same_after_a_wrong_pin_and_at_the_next_check(self):
+        # cactool-login(1): with --pcsc, count_low is a count at most one above the lockout
+        # threshold (1 by default), whichever command read it. The counts come from the
+        # card itself (cardctl status); 3 tries and 5 tries are the profiles' settings.
+        for retries, low in ((3, True), (5, False)):
+            with self.subTest(pin_retries=retries):
+                self.profile(pin_retries=retries)
+                wrong = self.json_of(self.login("--json", pin=WRONG_PIN), 4)["pin_status"]
+                check = self.json_of(self.login("--check", "--json"))["pin_status"]
+                tries = testbed.card_status()["pin_tries"]
+                self.assertEqual(tries, retries - 1)
+                self.assertEqual((wrong["retries_left"], check["retries_left"]), (tries, tries))
+                self.assertIs(wrong["count_low"], low, wrong)
+                self.assertIs(check["count_low"], low, check)
+
     def test_the_legacy_630x_count_is_read_with_a_warning(self):
         testbed.use_profile("legacy-retries.json")
         self.login(pin=WRONG_PIN)

@@ -24,3 +24,17 @@ TEST_CASE("the guard refuses at or below the threshold") {
     CHECK_FALSE(login_could_lock(1, 0));
     CHECK(login_could_lock(0, 0));
 }
+
+// Hand-worked from the rule in pin_policy.hpp: low when one more wrong PIN reaches the
+// guard's threshold; the default threshold 1 makes 2 tries low on a card of 3.
+TEST_CASE("count low follows the count and the guard's threshold, nothing else") {
+    CHECK(count_low(2, 1));
+    CHECK(count_low(1, 1));
+    CHECK_FALSE(count_low(3, 1));
+    CHECK_FALSE(count_low(0, 1));
+    CHECK_FALSE(count_low(std::nullopt, 15));
+    CHECK(count_low(4, 3));
+    CHECK_FALSE(count_low(5, 3));
+    CHECK(count_low(1, 0));
+    CHECK_FALSE(count_low(2, 0));
+}

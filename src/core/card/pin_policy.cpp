@@ -16,4 +16,8 @@ bool login_could_lock(std::optional<int> retries_left, int threshold) {
     return *retries_left == 0 || *retries_left <= threshold;
 }
 
+bool count_low(std::optional<int> retries_left, int threshold) {
+    return retries_left && *retries_left > 0 && login_could_lock(*retries_left - 1, threshold);
+}
+
 }  // namespace cac

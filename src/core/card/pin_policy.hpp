@@ -21,4 +21,11 @@ std::optional<int> retries_left(const PinStatus& pin);
 // A threshold of 0 turns the guard off except for a PIN that is already locked.
 bool login_could_lock(std::optional<int> retries_left, int threshold);
 
+// "count low" for a source that gives a count but no maximum (a PIV card over PC/SC):
+// true when the count is known, above 0, and the next wrong PIN would bring it to where
+// the guard refuses (login_could_lock). A function of the count alone, so a status read
+// on its own and one read after a wrong PIN agree whenever the card gives the same count.
+// PKCS#11's CKF_USER_PIN_COUNT_LOW ("a try was lost") needs the maximum to compare with.
+bool count_low(std::optional<int> retries_left, int threshold);
+
 }  // namespace cac
