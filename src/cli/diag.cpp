@@ -77,14 +77,15 @@ struct Step {
 // ones before it learnt. Any of these calls may never return (a module stuck in
 // C_Initialize, a reader holding back a card's answer), so they run on a thread of their
 // own under the time bound; see run_checks.
-constexpr std::array<Step, 8> stack_steps{{{"pcscd", check_pcscd},
+constexpr std::array<Step, 9> stack_steps{{{"pcscd", check_pcscd},
                                            {"readers", check_readers},
                                            {"card", check_cards},
                                            {"module", check_modules},
                                            {"token", check_tokens},
                                            {"pin_status", check_pin_status},
                                            {"certificates", check_certificates},
-                                           {"certificate_views", check_certificate_views}}};
+                                           {"certificate_views", check_certificate_views},
+                                           {"login", check_sign_test}}};
 // Checks of local files only, run after those whatever became of them.
 constexpr std::array<Step, 1> local_steps{{{"journal", check_journal}}};
 
@@ -325,7 +326,11 @@ Runner setup_diag(CLI::App& app) {
     app.add_option("--ca-dir", options->ca_dir,
                    "Trust anchors for the chain check: a directory of certificates")
         ->check(nonempty_value());
-    return [options](Context& ctx) { return run_diag(ctx, *options); };
+    add_sign_test_options(app, *options);
+    return [options](Context& ctx) {
+        check_sign_test_options(*options);
+        return run_diag(ctx, *options);
+    };
 }
 
 }  // namespace cac::cli

@@ -14,6 +14,7 @@
 
 #include "cli/certs.hpp"
 #include "cli/context.hpp"
+#include "cli/pin_input.hpp"
 #include "core/pcsc/context.hpp"
 #include "core/pcsc/reader.hpp"
 #include "core/pkcs11/discovery.hpp"
@@ -42,6 +43,10 @@ struct DiagOptions {
     bool strict = false;
     std::string ca_file;
     std::string ca_dir;
+    // --sign-test, with the PIN's source and the lockout guard's override (diag_sign.cpp).
+    bool sign_test = false;
+    bool force = false;
+    PinOptions pin;
 };
 
 // A module the checks could load, with where it came from.
@@ -98,6 +103,13 @@ void check_pin_status(DiagState& state);
 // Certificates on the tokens (diag_certs.cpp), and the error journal.
 void check_certificates(DiagState& state);
 void check_journal(DiagState& state);
+// --sign-test (diag_sign.cpp): a login, then a signature by each key verified with its
+// certificate. Reports nothing without the option.
+void check_sign_test(DiagState& state);
+void add_sign_test_options(CLI::App& app, DiagOptions& options);
+// A usage error for --pin, for several PIN sources, or for a PIN source or --force
+// without --sign-test.
+void check_sign_test_options(DiagOptions& options);
 // The certificates a card holds read over PC/SC against its token's (diag_cross.cpp).
 void check_certificate_views(DiagState& state);
 
