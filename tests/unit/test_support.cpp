@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 namespace cac::test {
 
@@ -33,6 +35,17 @@ TempFolder::TempFolder() {
 TempFolder::~TempFolder() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
+}
+
+Bytes testdata_bytes(const std::filesystem::path& relative) {
+    std::ifstream in(std::filesystem::path(CACTOOL_TESTDATA) / relative, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+Bytes hex_bytes(std::string_view text) {
+    std::optional<Bytes> bytes = parse_hex(text);
+    REQUIRE(bytes);
+    return *bytes;
 }
 
 }  // namespace cac::test

@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
+
+#include "core/util/hex.hpp"
 
 namespace cac::test {
 
@@ -13,6 +16,13 @@ std::string run_command(const std::string& command);
 
 // The path in single quotes, for a command line (test paths hold no quotes).
 std::string shell_quoted(const std::filesystem::path& path);
+
+// The bytes of a file under tests/data ("03-piv-cac-objects/..."); empty when it cannot
+// be read (the test's own checks then fail).
+Bytes testdata_bytes(const std::filesystem::path& relative);
+
+// Bytes written in hex, spaces allowed ("53 08 C1 01 00"); the text must be valid.
+Bytes hex_bytes(std::string_view text);
 
 // A new private folder under the system's temporary folder, removed with all it holds
 // when the test ends.

@@ -10,22 +10,6 @@ constexpr std::uint16_t kSuccess = 0x9000;
 constexpr std::uint16_t kNotFound = 0x6A82;
 constexpr std::uint16_t kInsNotSupported = 0x6D00;
 
-// The exchange's own troubles become errors: the channel's exactly as it threw them, a
-// sequence of GET RESPONSE cut short as its status word (or as a limit when none failed).
-ApduResponse exchange_or_throw(ApduExchanger& exchanger, const ApduCommand& command,
-                               const std::string& operation) {
-    ExchangeResult result = exchanger.exchange(command);
-    if (result.failure)
-        throw *result.failure;
-    if (result.interrupted) {
-        StatusWord sw = result.response.sw;
-        if (sw.sw1 != 0x90 && sw.sw1 != 0x61)
-            throw Error(ErrorDomain::status_word, sw.value(), operation, result.note);
-        throw Error(CoreCode::parse_error, operation, result.note);
-    }
-    return std::move(result.response);
-}
-
 std::string object_label(std::uint32_t tag) {
     return "PIV object " + tag_hex(tag);
 }
@@ -88,6 +72,20 @@ std::optional<Bytes> misencoded_128(std::span<const std::uint8_t> response) {
 
 }  // namespace
 
+ApduResponse detail::exchange_checked(ApduExchanger& exchanger, const ApduCommand& command,
+                                      const std::string& operation) {
+    ExchangeResult result = exchanger.exchange(command);
+    if (result.failure)
+        throw *result.failure;
+    if (result.interrupted) {
+        StatusWord sw = result.response.sw;
+        if (sw.sw1 != 0x90 && sw.sw1 != 0x61)
+            throw Error(ErrorDomain::status_word, sw.value(), operation, result.note);
+        throw Error(CoreCode::parse_error, operation, result.note);
+    }
+    return std::move(result.response);
+}
+
 ApplicationTemplate parse_application_template(std::span<const std::uint8_t> response) {
     ApplicationTemplate out;
     if (response.empty()) {
@@ -114,7 +112,7 @@ ApplicationTemplate select(ApduExchanger& exchanger) {
     const std::string operation = "select the PIV application";
     ApduCommand command =
         ApduCommand::make(0x00, 0xA4, 0x04, 0x00, Bytes(kPivAid.begin(), kPivAid.end()), 256);
-    ApduResponse response = exchange_or_throw(exchanger, command, operation);
+    ApduResponse response = detail::exchange_checked(exchanger, command, operation);
     if (response.sw.value() == kNotFound)
         throw Error(ErrorDomain::status_word, kNotFound, operation,
                     "the card has no PIV application");
@@ -147,7 +145,7 @@ Bytes unwrap_object(std::span<const std::uint8_t> response, std::uint32_t tag) {
 
 std::optional<Bytes> get_data(ApduExchanger& exchanger, std::uint32_t tag) {
     const std::string operation = "read " + object_label(tag);
-    ApduResponse response = exchange_or_throw(exchanger, get_data_command(tag), operation);
+    ApduResponse response = detail::exchange_checked(exchanger, get_data_command(tag), operation);
     std::uint16_t sw = response.sw.value();
     if (sw == kNotFound)
         return std::nullopt;

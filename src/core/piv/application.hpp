@@ -71,4 +71,14 @@ std::optional<Bytes> get_data(ApduExchanger& exchanger, std::uint32_t tag);
 // own 7E / 7F61). Trailing bytes after the wrapper are ignored. Throws Error(parse_error).
 Bytes unwrap_object(std::span<const std::uint8_t> response, std::uint32_t tag);
 
+namespace detail {
+
+// One exchange whose own troubles become errors: the channel's exactly as it threw them,
+// a sequence of GET RESPONSE cut short as its status word (or as a limit when none
+// failed). Any status word the card gives in the end is returned for the caller to judge.
+ApduResponse exchange_checked(ApduExchanger& exchanger, const ApduCommand& command,
+                              const std::string& operation);
+
+}  // namespace detail
+
 }  // namespace cac::piv

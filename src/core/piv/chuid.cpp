@@ -16,15 +16,6 @@ constexpr std::uint32_t kCardholderUuid = 0x36;
 constexpr std::uint32_t kKeyMap = 0x3D;  // deprecated since SP 800-73-3
 constexpr std::uint32_t kSignature = 0x3E;
 
-Bytes chuid_value(std::span<const std::uint8_t> object) {
-    if (!object.empty() && object[0] == 0x53) {
-        std::optional<Bytes> value = detail::value_of_wrapper(object, 0x53, true);
-        if (value)
-            return std::move(*value);
-    }
-    return Bytes(object.begin(), object.end());
-}
-
 void read_fascn(const TlvNode& node, Chuid& out) {
     out.fascn_bytes = node.value;
     try {
@@ -84,11 +75,7 @@ void check_required(const detail::FlatTlv& fields, Chuid& out) {
 }  // namespace
 
 Chuid parse_chuid(std::span<const std::uint8_t> object) {
-    detail::FlatTlv fields = detail::read_flat(chuid_value(object));
-    if (fields.nodes.empty()) {
-        throw Error(CoreCode::parse_error, "read the CHUID",
-                    fields.error.value_or("the object is empty"));
-    }
+    detail::FlatTlv fields = detail::read_object(object, "read the CHUID");
     Chuid out;
     for (const TlvNode& node : fields.nodes)
         read_field(node, out);

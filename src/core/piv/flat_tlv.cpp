@@ -1,5 +1,7 @@
 #include "core/piv/flat_tlv.hpp"
 
+#include "core/util/error.hpp"
+
 namespace cac::piv::detail {
 
 const TlvNode* FlatTlv::find(std::uint32_t tag) const {
@@ -36,6 +38,22 @@ std::optional<Bytes> value_of_wrapper(std::span<const std::uint8_t> bytes, std::
     if (!allow_trailing && (flat.nodes.size() > 1 || flat.error))
         return std::nullopt;
     return std::move(flat.nodes.front().value);
+}
+
+Bytes object_fields(std::span<const std::uint8_t> object) {
+    if (!object.empty() && object[0] == 0x53) {
+        std::optional<Bytes> value = value_of_wrapper(object, 0x53, true);
+        if (value)
+            return std::move(*value);
+    }
+    return Bytes(object.begin(), object.end());
+}
+
+FlatTlv read_object(std::span<const std::uint8_t> object, const std::string& operation) {
+    FlatTlv fields = read_flat(object_fields(object));
+    if (fields.nodes.empty())
+        throw Error(CoreCode::parse_error, operation, fields.error.value_or("the object is empty"));
+    return fields;
 }
 
 }  // namespace cac::piv::detail

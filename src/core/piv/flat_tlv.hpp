@@ -28,4 +28,13 @@ FlatTlv read_flat(std::span<const std::uint8_t> bytes);
 std::optional<Bytes> value_of_wrapper(std::span<const std::uint8_t> bytes, std::uint32_t tag,
                                       bool allow_trailing = false);
 
+// A data object's fields: the value of its 53 wrapper when `object` is that wrapper (as
+// GET DATA returns it), else `object` itself (the value alone, as get_data returns it).
+Bytes object_fields(std::span<const std::uint8_t> object);
+
+// The fields of a data object (object_fields, then read_flat). Throws
+// Error(parse_error, `operation`) when not one field can be read; a later field that
+// does not hold together is left in `error` for the caller's warnings.
+FlatTlv read_object(std::span<const std::uint8_t> object, const std::string& operation);
+
 }  // namespace cac::piv::detail
