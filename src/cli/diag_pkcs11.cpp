@@ -9,6 +9,10 @@
 namespace cac::cli {
 namespace {
 
+constexpr const char* kUnsupportedHint =
+    "the module does not support this card: use a module that supports it (OpenSC for PIV "
+    "and CAC, or the issuer's middleware), or check the module's configuration";
+
 std::string same_file_key(const std::string& path) {
     std::error_code ec;
     std::filesystem::path real = std::filesystem::weakly_canonical(path, ec);
@@ -72,9 +76,7 @@ void check_cards_against_tokens(DiagState& state) {
             state.report("card_token", CheckStatus::fail,
                          "PC/SC sees a card, but the module has no token for it: the module "
                          "does not support this card",
-                         "use a module that supports this card (OpenSC for PIV and CAC, or the "
-                         "issuer's middleware), or check the module's configuration",
-                         reader.name);
+                         kUnsupportedHint, reader.name);
         } else {
             state.report("card_token", CheckStatus::pass,
                          "the card is token \"" + slot->token->label + "\"", {}, reader.name);
@@ -129,9 +131,19 @@ void check_tokens(DiagState& state) {
         return;
     }
     bool any = false;
+    bool unsupported = false;
     for (const Slot& slot : state.slots) {
         std::string about = "slot " + std::to_string(slot.id);
-        if (slot.error) {
+        if (slot.info && !slot.info->description.empty())
+            about += " (" + slot.info->description + ")";
+        if (slot.error && slot.error->is(ErrorDomain::pkcs11, CKR_TOKEN_NOT_RECOGNIZED)) {
+            // A card is in the reader, but none of the module's drivers knows it.
+            unsupported = true;
+            state.report("token", CheckStatus::fail,
+                         "the module does not support this card (C_GetTokenInfo: "
+                         "CKR_TOKEN_NOT_RECOGNIZED)",
+                         kUnsupportedHint, about);
+        } else if (slot.error) {
             state.report("token", CheckStatus::fail, failure_text(*slot.error), slot.error->hint(),
                          about);
         } else if (slot.token) {
@@ -144,7 +156,8 @@ void check_tokens(DiagState& state) {
     }
     if (!any) {
         state.report("token", CheckStatus::fail, "the module shows no token",
-                     "insert the card; if it is in, the module may not support it");
+                     unsupported ? kUnsupportedHint
+                                 : "insert the card; if it is in, the module may not support it");
     }
     check_cards_against_tokens(state);
 }
@@ -154,9 +167,11 @@ void check_pin_status(DiagState& state) {
         state.report("pin_status", CheckStatus::skip, "no token could be read");
         return;
     }
+    bool any = false;
     for (const Slot& slot : state.slots) {
         if (!slot.token)
             continue;
+        any = true;
         const TokenInfo& token = *slot.token;
         const PinStatus& pin = token.user_pin;
         if ((token.flags & CKF_USER_PIN_INITIALIZED) == 0) {
@@ -182,6 +197,8 @@ void check_pin_status(DiagState& state) {
                          {}, token.label);
         }
     }
+    if (!any)
+        state.report("pin_status", CheckStatus::skip, "the module shows no token");
 }
 
 }  // namespace cac::cli

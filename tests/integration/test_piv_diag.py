@@ -183,6 +183,32 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
                   if c["status"] == "pass"]
         self.assertEqual(sorted(s.split()[0] for s in passed), ["9C", "9D", "9E"])
 
+    def test_a_card_the_module_does_not_support(self):
+        # The card answers 6A82 to SELECT of the PIV AID (SP 800-73-4 part 2, 3.1.1): OpenSC
+        # has a slot for the reader and no token in it, as pkcs11-tool shows.
+        testbed.use_profile("no-piv.json")
+        try:
+            oracle = [s for s in testlib.pkcs11_tool_slots(self.module)
+                      if testbed.reader_name() in s["description"]]
+            doc = self.diag(code=8)
+        finally:
+            testbed.use_profile(testbed.PROFILES / "default.json")
+        self.assertEqual(len(oracle), 1, oracle)
+        self.assertIsNone(oracle[0]["token"], oracle)
+        card = [c for c in self.checks(doc, "card") if c["subject"] == testbed.reader_name()]
+        self.assertEqual([c["status"] for c in card], ["pass"], doc)
+        tokens = self.checks(doc, "token")
+        self.assertTrue(tokens)
+        for token in tokens:
+            self.assertFailsWithHint(token)
+            self.assertIn("the module does not support this card", token["hint"])
+        self.assertIn(testbed.reader_name(), tokens[0]["subject"])
+        card_token = self.only(doc, "card_token")
+        self.assertFailsWithHint(card_token)
+        self.assertIn("the module does not support this card", card_token["hint"])
+        for later in ("pin_status", "certificates", "certificate_views"):
+            self.assertEqual({c["status"] for c in self.checks(doc, later)}, {"skip"}, later)
+
     def test_pcscd_not_running(self):
         testbed.cardctl("pcscd", "stop")
         try:

@@ -276,7 +276,8 @@ Reply Card::State::select(const Command& cmd) {
     }
     // The AID may come truncated (ISO/IEC 7816-4 clause 11.2.2: right-truncated AIDs select
     // the application whose AID begins so); OpenSC sends 9 bytes, ykpiv the bare RID.
-    bool ours = cmd.data.size() >= 5 && cmd.data.size() <= kPivAid.size() &&
+    bool ours = profile->piv_application && cmd.data.size() >= 5 &&
+                cmd.data.size() <= kPivAid.size() &&
                 std::equal(cmd.data.begin(), cmd.data.end(), kPivAid.begin());
     if (!ours) {
         return sw_only(kNotFound);  // the current application stays selected

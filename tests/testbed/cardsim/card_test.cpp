@@ -132,6 +132,15 @@ TEST_SUITE("card") {
         CHECK_FALSE(card.status().application_selected);
     }
 
+    TEST_CASE("A card without the PIV application answers 6A82 to its SELECT, full or truncated") {
+        Card card = fresh("no-piv");
+        CHECK(sw(card.transmit(apdu(0x00, 0xA4, 0x04, 0x00, hex("A0 00 00 03 08 00 00 10 00 01 00"),
+                                    0))) == 0x6A82);
+        CHECK(sw(card.transmit(apdu(0x00, 0xA4, 0x04, 0x00, hex("A0 00 00 03 08"), 0))) == 0x6A82);
+        CHECK(sw(card.transmit(apdu(0x00, 0xCB, 0x3F, 0xFF, hex("5C 03 5F C1 05"), 0))) == 0x6D00);
+        CHECK_FALSE(card.status().application_selected);
+    }
+
     TEST_CASE("SELECT answers the application property template for full and truncated AIDs") {
         Card card = fresh();
         // SP 800-73-4 part 2 table 3: 61 { 4F PIX, 79 { 4F RID }, 50 label, AC algorithms }.

@@ -438,8 +438,9 @@ void load_settings(const Source& src, const json& root, Profile& p) {
     check_keys(
         src, root, "",
         {"atr", "pin", "puk", "global_pin_value", "pin_retries", "puk_retries", "retry_encoding",
-         "verified_status", "global_pin", "discovery", "transport", "objects", "slots"});
+         "verified_status", "global_pin", "discovery", "transport", "objects", "slots", "piv"});
     load_secrets(src, root, p);
+    p.piv_application = get<bool>(src, root, "piv", "", true);
     p.retries_630x = choice(src, root, "retry_encoding", "", {"63Cx", "630x"}, "63Cx") == "630x";
     p.verified_status_count =
         choice(src, root, "verified_status", "", {"9000", "63Cx"}, "9000") == "63Cx";

@@ -32,6 +32,9 @@ struct Profile {
     bool global_pin = false;
     bool t0 = false;
     bool extended_length = true;
+    // false: a card without a PIV application (SELECT of the PIV AID answers 6A82), such
+    // as a payment card or a card only a vendor's middleware supports.
+    bool piv_application = true;
     // Data objects by container tag; the value is what GET DATA wraps in tag 53, except for
     // the discovery object (7E), which is stored whole, tag and length included.
     std::map<std::uint32_t, Bytes> objects;
