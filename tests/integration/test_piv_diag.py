@@ -209,6 +209,26 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
         for later in ("pin_status", "certificates", "certificate_views"):
             self.assertEqual({c["status"] for c in self.checks(doc, later)}, {"skip"}, later)
 
+    def test_compressed_certificates_pass_every_check(self):
+        # CertInfo 0x01: each container holds its certificate gzip-compressed (SP 800-73-4
+        # part 1, table 10); OpenSC and certs --pcsc both inflate them.
+        testbed.use_profile("compressed.json")
+        try:
+            self.assertTrue(all(s["compressed"] for s in testbed.manifest()["slots"].values()))
+            fingerprints = testbed.slot_fingerprints()
+            doc = self.diag("--ca-file", testbed.card_dir() / testbed.manifest()["ca"])
+        finally:
+            testbed.use_profile(testbed.PROFILES / "default.json")
+        for check in doc["checks"]:
+            if check["id"] == "private_key" and check["status"] == "skip":
+                continue
+            self.assertEqual(check["status"], "pass", check)
+        views = self.checks(doc, "certificate_views")
+        self.assertEqual(len(views), len(fingerprints), views)
+        for slot, fingerprint in fingerprints.items():
+            self.assertTrue(any(c["subject"].lower().startswith(slot) and fingerprint in
+                                c["message"] for c in views), (slot, views))
+
     def test_pcscd_not_running(self):
         testbed.cardctl("pcscd", "stop")
         try:
