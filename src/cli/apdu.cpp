@@ -4,9 +4,10 @@
 //
 // Everything is read and checked before the card is touched: a malformed APDU or script
 // is a usage error (exit 2) that names where the problem is, and the card sees nothing.
-// Once the exchanges start, text shows each one as it ends and keeps none of them; JSON
-// keeps each for the one document. A failure on the way (the card removed) still shows
-// the exchanges done so far, then the error.
+// Once the exchanges start, each one is written as it ends and none is kept: as a text
+// block, or as the next entry of the JSON document's list. A failure on the way (the card
+// removed, a run cut short by the time bound) still shows the exchanges done so far, then
+// the error.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -199,11 +200,9 @@ void exchange_text(const Context& ctx, const ScriptStep& step, const ExchangeRes
 
 using Clock = std::chrono::steady_clock;
 
-// What a run keeps. Text is written as each exchange ends and nothing of it is kept, so a
-// script of any length runs in the same memory; JSON keeps each exchange's entry, because
-// the document is written once, at the end.
+// What a run keeps. Each exchange is written as it ends and nothing of it is kept, so a
+// script of any length runs in the same memory.
 struct RunState {
-    Json exchanges = Json::array();
     bool mismatch = false;
     std::optional<Error> failure;
     std::size_t sent = 0;
@@ -251,7 +250,7 @@ void run_steps(const Context& ctx, pcsc::CardHandle& card, const Script& script,
         ExchangeResult result = exchanger.exchange(step.command);
         state.sent += 1;
         if (ctx.out.json())
-            state.exchanges.push_back(exchange_json(step, result, options.tlv));
+            ctx.out.list_item(exchange_json(step, result, options.tlv));
         else
             exchange_text(ctx, step, result, options.tlv);
         if (result.failure) {
@@ -276,6 +275,10 @@ int run_apdu(Context& ctx, const ApduOptions& options) {
     ApduExchanger exchanger(channel, exchange_options);
 
     RunState state;
+    // The list is open from the first command on: when the watchdog ends a run stuck in
+    // a transmit, the exchanges done before it are in the document, with the error.
+    if (ctx.out.json())
+        ctx.out.begin_list(Json{{"reader", reader}}, "exchanges");
     {
         pcsc::Transaction transaction = card.begin_transaction();
         set_deadline(ctx, state);
@@ -288,22 +291,12 @@ int run_apdu(Context& ctx, const ApduOptions& options) {
     // The exchanges written so far come before the error, also when stdout and stderr
     // are the same file (2>&1).
     std::cout.flush();
-    int code = state.mismatch ? exit_sw_mismatch : exit_ok;
-    if (state.failure) {
-        code = ctx.out.json() ? exit_code_for(*state.failure) : ctx.out.failure(*state.failure);
-        if (ctx.out.json()) {
-            ctx.out.note_failure(*state.failure);
-            std::cerr << "cactool: error: " << terminal_safe(state.failure->message()) << '\n';
-        }
-    }
-    if (ctx.out.json()) {
-        Json body{{"reader", reader}};
-        body["exchanges"] = std::move(state.exchanges);
-        if (state.failure)
-            body["error"] = error_json(*state.failure);
-        ctx.out.document(std::move(body));
-    }
-    return code;
+    // With --json, failure() closes the list and adds the error to the document.
+    if (state.failure)
+        return ctx.out.failure(*state.failure);
+    if (ctx.out.json())
+        ctx.out.end_list();
+    return state.mismatch ? exit_sw_mismatch : exit_ok;
 }
 
 }  // namespace

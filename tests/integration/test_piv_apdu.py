@@ -291,6 +291,26 @@ class ApduOnTheSimulatedCard(CactoolTestCase):
         self.assertIn("SCardTransmit", doc["error"]["message"])
         self.assertEqual([c for c, _ in card_apdus()], [SELECT_PIV.upper()])
 
+    def test_a_run_ended_in_a_held_answer_keeps_the_exchanges_before_it(self):
+        # Every answer 4 s late against a 5 s bound: the first comes within the bound, the
+        # second is sent before it and would come at 8 s, past the watchdog (bound + 2 s).
+        testbed.cardctl("delay", "4000")
+        try:
+            start = time.monotonic()
+            r = self.apdu("--json", "--timeout", "5", SELECT_PIV, GET_CERT_9A)
+            took = time.monotonic() - start
+            deadline = time.monotonic() + 30
+            while len(card_apdus()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            testbed.cardctl("delay", "0")
+        doc = self.json_of(r, 7)
+        self.assertLess(took, 8, "the run was not cut short")
+        self.assertEqual([x["sw"] for x in doc["exchanges"]], ["9000"])
+        self.assertEqual(doc["error"]["name"], "CACTOOL_TIMEOUT")
+        self.assertIn("SCardTransmit", doc["error"]["message"])
+        self.assertEqual([c for c, _ in card_apdus()], [SELECT_PIV.upper(), GET_CERT_9A.upper()])
+
     def test_pcscd_stopped_exits_6_with_a_hint(self):
         testbed.cardctl("pcscd", "stop")
         try:
