@@ -2,6 +2,7 @@
 #include <pcsclite.h>
 
 #include "cli/diag.hpp"
+#include "cli/reader_selection.hpp"
 #include "core/card/atr_identify.hpp"
 #include "core/pcsc/card_handle.hpp"
 #include "core/util/hex.hpp"
@@ -75,9 +76,27 @@ void check_readers(DiagState& state) {
     std::vector<std::string> names;
     for (const pcsc::Reader& reader : *state.readers)
         names.push_back(reader.name);
-    state.report("readers", CheckStatus::pass,
-                 std::to_string(names.size()) + " reader" + (names.size() == 1 ? "" : "s") + ": " +
-                     joined(names));
+    const std::string& wanted = state.ctx.options.reader;
+    if (wanted.empty()) {
+        state.report("readers", CheckStatus::pass,
+                     std::to_string(names.size()) + " reader" + (names.size() == 1 ? "" : "s") +
+                         ": " + joined(names));
+        return;
+    }
+    // --reader narrows every later check to the one reader, as it does for the other
+    // subcommands; naming none is what is wrong with this workstation, so a failed check.
+    try {
+        std::string chosen = select_reader(names, wanted);
+        std::erase_if(*state.readers, [&](const pcsc::Reader& r) { return r.name != chosen; });
+        state.report("readers", CheckStatus::pass,
+                     "reader " + chosen + " (--reader; pcscd lists " +
+                         std::to_string(names.size()) + ": " + joined(names) + ")");
+    } catch (const Error& e) {
+        state.readers->clear();
+        state.report("readers", CheckStatus::fail, e.message(),
+                     "--reader takes a reader's index, its name, or a part of the name found in "
+                     "one name only; 'cactool readers' lists them");
+    }
 }
 
 void check_cards(DiagState& state) {

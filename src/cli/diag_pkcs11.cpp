@@ -5,6 +5,7 @@
 #include "cli/diag.hpp"
 #include "cli/token_selection.hpp"
 #include "core/card/pin_policy.hpp"
+#include "core/pkcs11/uri.hpp"
 
 namespace cac::cli {
 namespace {
@@ -86,6 +87,47 @@ void check_cards_against_tokens(DiagState& state) {
         state.report("card_token", CheckStatus::skip, "PC/SC sees no card");
 }
 
+// --slot and --token narrow the token checks to the tokens they choose; --reader alone
+// to its slot, for a module whose slots are readers. False (a failed check reported) when
+// nothing is left: the options name no token of this module.
+bool narrow_slots(DiagState& state) {
+    const Context& ctx = state.ctx;
+    TokenSelector selector{ctx.slot_id(), ctx.options.token};
+    if (selector.slot || !selector.token.empty()) {
+        CK_INFO info = state.module->module.info().raw;
+        std::vector<const Slot*> chosen = matching_tokens(state.slots, selector, &info);
+        if (chosen.empty()) {
+            try {
+                (void)select_token(state.slots, selector, &info);
+            } catch (const Error& e) {
+                state.report("token", CheckStatus::fail, failure_text(e),
+                             "--slot and --token choose among the tokens 'cactool slots' lists");
+            }
+            state.slots.clear();
+            return false;
+        }
+        std::vector<Slot> kept;
+        for (const Slot* slot : chosen)
+            kept.push_back(*slot);
+        state.slots = std::move(kept);
+        return true;
+    }
+    if (!ctx.options.reader.empty() && state.readers && state.readers->empty()) {
+        state.report("token", CheckStatus::skip,
+                     "--reader names no reader pcscd lists (see readers): no token to look at");
+        state.slots.clear();
+        return false;
+    }
+    if (!ctx.options.reader.empty() && state.readers && state.readers->size() == 1) {
+        const Slot* slot = slot_of_reader(state.slots, state.readers->front().name);
+        if (slot != nullptr) {
+            Slot kept = *slot;
+            state.slots = {std::move(kept)};
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 const Slot* slot_of_reader(const std::vector<Slot>& slots, const std::string& reader) {
@@ -128,6 +170,10 @@ void check_tokens(DiagState& state) {
     } catch (const Error& e) {
         state.report("token", CheckStatus::fail, failure_text(e), e.hint());
         state.report("card_token", CheckStatus::skip, "the module's slots could not be read");
+        return;
+    }
+    if (!narrow_slots(state)) {
+        state.report("card_token", CheckStatus::skip, "no token is chosen (see token)");
         return;
     }
     bool any = false;

@@ -55,6 +55,21 @@ class ExclusiveHolder:
         self.lib.SCardReleaseContext(self.context)
 
 
+def pcsc_reader_names():
+    """pcscd's reader list through pcsc-lite's own SCardListReaders (a multi-string)."""
+    lib = ctypes.CDLL("libpcsclite.so.1")
+    context = ctypes.c_long()
+    assert lib.SCardEstablishContext(ctypes.c_ulong(2), None, None, ctypes.byref(context)) == 0
+    try:
+        size = ctypes.c_ulong(0)
+        assert lib.SCardListReaders(context, None, None, ctypes.byref(size)) == 0
+        buffer = ctypes.create_string_buffer(size.value)
+        assert lib.SCardListReaders(context, None, buffer, ctypes.byref(size)) == 0
+        return [n.decode() for n in buffer.raw[:size.value].split(b"\0") if n]
+    finally:
+        lib.SCardReleaseContext(context)
+
+
 class DiagOnTheSimulatedCard(CactoolTestCase):
     @classmethod
     def setUpClass(cls):
@@ -228,6 +243,67 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
         for slot, fingerprint in fingerprints.items():
             self.assertTrue(any(c["subject"].lower().startswith(slot) and fingerprint in
                                 c["message"] for c in views), (slot, views))
+
+    def all_subjects(self, doc):
+        return {c["subject"] for c in doc["checks"] if c["subject"]}
+
+    def test_a_reader_option_that_matches_nothing_fails_the_readers_check(self):
+        r = testlib.run_cactool(["--module", self.module, "--journal", self.journal,
+                                 "--reader", "no such reader", "--json", "diag"], self.env)
+        doc = self.json_of(r, 8)
+        readers = self.only(doc, "readers")
+        self.assertFailsWithHint(readers)
+        self.assertIn("no such reader", readers["message"])
+        self.assertIn("--reader", readers["hint"])
+        self.assertIn(testbed.reader_name(), readers["message"])  # the candidates
+        self.assertEqual(self.only(doc, "card")["status"], "skip")
+        self.assertEqual(self.only(doc, "token")["status"], "skip")
+        self.assertNotIn(testbed.reader_name(), self.all_subjects(doc))
+
+    def narrowed(self, *options, code=0):
+        r = testlib.run_cactool(["--module", self.module, "--journal", self.journal,
+                                 *options, "--json", "diag"], self.env)
+        return self.json_of(r, code)
+
+    def test_the_reader_option_narrows_to_that_reader(self):
+        # pcscd's own list (ctypes, not cactool) gives the empty second reader's name.
+        names = pcsc_reader_names()
+        self.assertIn(testbed.reader_name(), names)
+        empty = next(n for n in names if n != testbed.reader_name())
+        doc = self.narrowed("--reader", str(names.index(empty)), code=8)
+        self.assertEqual(self.only(doc, "readers")["status"], "pass")
+        self.assertIn(empty, self.only(doc, "readers")["message"])
+        card = self.only(doc, "card")
+        self.assertFailsWithHint(card)  # the chosen reader holds no card
+        self.assertNotIn(testbed.reader_name(), self.all_subjects(doc))
+        doc = self.narrowed("--reader", testbed.reader_name())
+        card = self.checks(doc, "card")
+        self.assertEqual([(c["status"], c["subject"]) for c in card],
+                         [("pass", testbed.reader_name())])
+        tokens = self.checks(doc, "token")
+        self.assertEqual(len(tokens), 1, tokens)
+        self.assertIn(testbed.reader_name(), tokens[0]["subject"])
+        self.assertEqual(len(self.checks(doc, "certificate_views")),
+                         len(testbed.manifest()["slots"]))
+
+    def test_the_token_and_slot_options_narrow_to_that_token(self):
+        oracle = [s for s in testlib.pkcs11_tool_slots(self.module)]
+        card_slot = next(s for s in oracle if testbed.reader_name() in s["description"])
+        label = card_slot["token"]["label_raw"].strip()
+        doc = self.narrowed("--token", label)
+        self.assertEqual([c["status"] for c in self.checks(doc, "token")], ["pass"])
+        self.assertEqual(self.only(doc, "pin_status")["subject"], label)
+        doc = self.narrowed("--slot", str(card_slot["id"]))
+        self.assertEqual(self.only(doc, "pin_status")["subject"], label)
+        empty = next(s for s in oracle if s["token"] is None)
+        for option in (["--token", "no such token"], ["--slot", str(empty["id"])]):
+            doc = self.narrowed(*option, code=8)
+            token = self.only(doc, "token")
+            self.assertFailsWithHint(token)
+            self.assertIn(option[0], token["hint"])
+            for later in ("card_token", "pin_status", "certificates", "certificate_views"):
+                self.assertEqual({c["status"] for c in self.checks(doc, later)}, {"skip"},
+                                 (option, later))
 
     def test_pcscd_not_running(self):
         testbed.cardctl("pcscd", "stop")
