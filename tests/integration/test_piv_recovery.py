@@ -27,6 +27,7 @@ import testlib  # noqa: E402
 from base import CactoolTestCase  # noqa: E402
 
 EXIT_OK = 0
+EXIT_NOT_FOUND = 3
 EXIT_COMMUNICATION = 7
 
 # SP 800-73-4 part 1 table 3: the CHUID and the four certificate containers.
@@ -233,17 +234,54 @@ class CertsOverPcsc(CactoolTestCase):
                          (0, len(records), 1))
         self.assertEqual(totals["recovery_rate"], 1.0)
 
-    def test_a_card_that_stays_out_past_the_timeout_exits_7(self):
-        # The first command (SELECT) takes the card away for good.
+    def assertNotFoundAtOnce(self, r, elapsed):
+        err = self.assertErrorDocument(r, EXIT_NOT_FOUND)
+        self.assertEqual(err["name"], "SCARD_E_NO_SMARTCARD", r.describe())
+        self.assertFalse(err["recovery"]["attempted"], r.describe())
+        self.assertLess(elapsed, 5, "a card missing at the start was waited for\n" +
+                        r.describe())
+        self.assertEqual([x["kind"] for x in self.journal_records()], ["error"])
+
+    def test_a_card_gone_on_the_first_command_is_not_found_at_once(self):
+        # The card vanishes as the first command (SELECT) reaches it: pcscd still shows it
+        # present, as it does for a card pulled out just before the run started.
         testbed.cardctl("drop")
         started = time.monotonic()
-        r = self.certs("--json", "--timeout", "3")
+        r = self.certs("--json", "--timeout", "20")
         elapsed = time.monotonic() - started
+        testbed.cardctl("insert")
+        testbed.cardctl("wait", "present", "--timeout", "10")
+        self.assertNotFoundAtOnce(r, elapsed)
+
+    def test_a_card_pulled_out_right_before_the_start_is_not_found_at_once(self):
+        # Whether pcscd has looked at the reader yet (every 400 ms for vpcd) or not, the
+        # answer is the same; the empty-reader test above covers a pcscd that knows.
+        testbed.cardctl("remove")
+        try:
+            started = time.monotonic()
+            r = self.certs("--json", "--timeout", "20")
+            elapsed = time.monotonic() - started
+        finally:
+            testbed.cardctl("insert")
+            testbed.cardctl("wait", "present", "--timeout", "10")
+        self.assertNotFoundAtOnce(r, elapsed)
+
+    def test_a_card_that_stays_out_past_the_timeout_exits_7(self):
+        # Once the CHUID is in, the card vanishes on its next command, for good.
+        testbed.cardctl("delay", "700", "4")
+        started = time.monotonic()
+        proc = self.start_certs("--json", "--timeout", "5")
+        self.wait_for_log(lambda e: get_data_of(e) == CHUID)
+        testbed.cardctl("drop")
+        r = self.finish(proc)
+        elapsed = time.monotonic() - started
+        testbed.cardctl("insert")
+        testbed.cardctl("wait", "present", "--timeout", "10")
         err = self.assertErrorDocument(r, EXIT_COMMUNICATION)
         self.assertTrue(err["recovery"]["attempted"], r.describe())
         self.assertEqual(r.json().get("certificates", []), [], r.describe())
-        self.assertGreaterEqual(elapsed, 2.5, r.describe())
-        self.assertLess(elapsed, 3 + 5, r.describe())
+        self.assertGreaterEqual(elapsed, 4.5, r.describe())
+        self.assertLess(elapsed, 5 + 5, r.describe())
 
         records = self.journal_records()
         attempts = [x for x in records if x["kind"] == "recovery"]

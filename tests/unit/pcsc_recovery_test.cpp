@@ -55,7 +55,8 @@ StatusStep reader_is(DWORD state, Bytes atr = {}) {
 }
 
 // A fake with the card in the reader, a recoverer connected to it whose re-enter and
-// identity steps are counted, and a policy that neither sleeps nor draws at random.
+// identity steps are counted, and a policy that neither sleeps nor draws at random. The
+// card has answered one command (the start-up's) unless `started` is false.
 struct Bench {
     FakePcsc fake;
     Recorder recorder;
@@ -67,7 +68,7 @@ struct Bench {
     Bytes identity = {0x30, 0x19};
     std::vector<std::chrono::milliseconds> paused;
 
-    explicit Bench(std::chrono::milliseconds timeout = 5s) {
+    explicit Bench(std::chrono::milliseconds timeout = 5s, bool started = true) {
         fake.readers = {reader};
         fake.atr = card_atr;
         fake.response = {0x53, 0x00, 0x90, 0x00};
@@ -94,6 +95,10 @@ struct Bench {
         policy.emplace(limits, &recorder);
         policy->set_sleeper([](std::chrono::milliseconds) {});
         policy->set_jitter([](std::chrono::milliseconds delay) { return delay; });
+        if (started) {
+            (void)recoverer->channel().transmit(get_data);
+            fake.sent.clear();
+        }
     }
 
     Bytes read() {
@@ -304,6 +309,51 @@ TEST_CASE("an empty reader at the start is an error at once, not a wait") {
     fake.connect_rv = SCARD_E_NO_SMARTCARD;
     CHECK_THROWS_AS(PcscRecoverer(pcsc::Context(fake.api()), reader), Error);
     CHECK(fake.waits.empty());
+}
+
+TEST_CASE("a card that went before it answered anything is an empty reader, not waited for") {
+    // pcscd has not looked at the reader since the card was pulled: the connect worked, and
+    // the first command fails in the driver, fails as removed, or comes back empty.
+    for (LONG rv : {SCARD_E_NOT_TRANSACTED, SCARD_W_REMOVED_CARD, SCARD_S_SUCCESS}) {
+        CAPTURE(rv);
+        Bench bench(5s, false);
+        if (rv == SCARD_S_SUCCESS)
+            bench.fake.response = {};
+        else
+            bench.fake.transmit_results = {rv};
+        try {
+            (void)bench.read();
+            FAIL("read without a card");
+        } catch (const Error& e) {
+            CHECK(e.is(ErrorDomain::pcsc, std::uint32_t(SCARD_E_NO_SMARTCARD)));
+            CHECK(e.recovery().attempts == 0);
+            REQUIRE(e.cause() != nullptr);
+        }
+        CHECK(bench.fake.waits.empty());
+        CHECK(bench.recorder.attempts.empty());
+        CHECK(bench.fake.connects == 1);
+    }
+}
+
+TEST_CASE("before the first answer, a reset or a lost answer is still recovered") {
+    // One fake pcsc-lite at a time: a bench per pass.
+    for (auto [rv, action] : {std::pair{SCARD_W_RESET_CARD, RecoveryAction::reconnect},
+                              std::pair{SCARD_E_COMM_DATA_LOST, RecoveryAction::retry}}) {
+        Bench bench(5s, false);
+        bench.fake.transmit_results = {rv};
+        CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+        check_one_attempt(bench.recorder, code_name(ErrorDomain::pcsc, std::uint32_t(rv)), action,
+                          Outcome::recovered);
+    }
+}
+
+TEST_CASE("once the card has answered, the same failures are waited out") {
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_E_NOT_TRANSACTED};
+    bench.fake.steps = {reader_is(present, card_atr)};
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    check_one_attempt(bench.recorder, "SCARD_E_NOT_TRANSACTED", RecoveryAction::reconnect,
+                      Outcome::recovered);
 }
 
 TEST_CASE("confirm_card says what pcscd has not told the handle yet, and nothing else") {

@@ -48,6 +48,12 @@ bool card_still_there(const Error& error) {
            is_pcsc(error, SCARD_E_PROTO_MISMATCH);
 }
 
+// How a card pulled out just before the first command shows, while pcscd has not looked
+// at the reader yet (see lost_on_the_way); an answer lost on the way is not among them.
+bool gone_before_answering(const Error& error) {
+    return card_away(error) || is_pcsc(error, SCARD_E_NOT_TRANSACTED);
+}
+
 bool service_gone(const Error& error) {
     return error.domain() == ErrorDomain::pcsc &&
            error.taxonomy().action == RecoveryAction::reestablish_context;
@@ -81,7 +87,21 @@ pcsc::CardHandle& PcscRecoverer::card() {
 }
 
 Bytes PcscRecoverer::Channel::transmit(std::span<const std::uint8_t> apdu) {
-    return owner_.card().transmit(apdu);
+    Bytes answer;
+    try {
+        answer = owner_.card().transmit(apdu);
+    } catch (const Error& e) {
+        if (!owner_.answered_ && gone_before_answering(e))
+            throw owner_.no_card(e);
+        throw;
+    }
+    // An empty answer is how vpcd, and some drivers, show a connection that closed.
+    if (!owner_.answered_ && answer.empty()) {
+        throw owner_.no_card(
+            owner_.error(SCARD_E_COMM_DATA_LOST, "transmit to the card", "the answer is empty"));
+    }
+    owner_.answered_ = owner_.answered_ || answer.size() >= 2;
+    return answer;
 }
 
 void PcscRecoverer::confirm_card() {
@@ -99,8 +119,24 @@ bool PcscRecoverer::can(RecoveryAction action) const {
            action == RecoveryAction::reestablish_context;
 }
 
+bool PcscRecoverer::takes(const Error& error) const {
+    if (!answered_ && card_away(error))
+        return false;
+    return can(error.taxonomy().action);
+}
+
 void PcscRecoverer::recover(RecoveryAction action, const Error& failure,
                             Clock::time_point deadline) {
+    try {
+        take(action, failure, deadline);
+    } catch (const Error& e) {
+        if (!answered_ && gone_before_answering(e))
+            throw no_card(e);
+        throw;
+    }
+}
+
+void PcscRecoverer::take(RecoveryAction action, const Error& failure, Clock::time_point deadline) {
     switch (action) {
         case RecoveryAction::retry:
             // An answer lost on the way leaves unknown what the card did, and pcscd may
@@ -263,6 +299,13 @@ void PcscRecoverer::check_same_card() {
 void PcscRecoverer::reenter() {
     if (reenter_)
         reenter_();
+}
+
+Error PcscRecoverer::no_card(const Error& cause) const {
+    Error e = error(SCARD_E_NO_SMARTCARD, "find a card in the reader",
+                    "the card went before it answered its first command");
+    e.with_cause(cause);
+    return e;
 }
 
 Error PcscRecoverer::error(LONG rv, std::string operation, std::string reason) const {

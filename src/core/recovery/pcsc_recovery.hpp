@@ -15,6 +15,12 @@
 // - An answer lost on the way (SCARD_E_COMM_DATA_LOST, taxonomy action retry): the same
 //   checks and the re-enter step on the handle as it is, then the operation again.
 //
+// Until the card has answered a command, none of this applies: a card pulled out just
+// before the run (pcscd, which looks at a reader only every so often, may still show it
+// present, and the first command then fails in the driver or comes back empty) is an
+// empty reader, SCARD_E_NO_SMARTCARD given up at once, as the connect gives it when pcscd
+// knows. A start-up is not a recovery.
+//
 // A different card in the reader is never read in the place of the first one: that is a
 // CoreCode::card_changed error, which ends the recovery, so a listing never mixes two
 // people's certificates.
@@ -73,6 +79,7 @@ class PcscRecoverer : public Recoverer {
     void set_sleeper(Sleeper sleeper) { sleep_ = std::move(sleeper); }
 
     [[nodiscard]] bool can(RecoveryAction action) const override;
+    [[nodiscard]] bool takes(const Error& error) const override;
     void recover(RecoveryAction action, const Error& error,
                  std::chrono::steady_clock::time_point deadline) override;
 
@@ -87,6 +94,7 @@ class PcscRecoverer : public Recoverer {
     };
     using Clock = std::chrono::steady_clock;
 
+    void take(RecoveryAction action, const Error& failure, Clock::time_point deadline);
     void reconnect_in_place(const Error& error, Clock::time_point deadline);
     void establish(Clock::time_point deadline);
     // Waits for a card, connects, and checks it is the same card, re-entered.
@@ -101,6 +109,8 @@ class PcscRecoverer : public Recoverer {
     void check_same_card();
     void reenter();
     Error error(LONG rv, std::string operation, std::string reason = {}) const;
+    // SCARD_E_NO_SMARTCARD for a card that went before it answered anything.
+    Error no_card(const Error& cause) const;
 
     pcsc::PcscApi api_;
     std::optional<pcsc::Context> context_;
@@ -112,6 +122,7 @@ class PcscRecoverer : public Recoverer {
     Identify identify_;
     Bytes identity_;
     Sleeper sleep_;
+    bool answered_ = false;  // the card has answered a command with a status word
 };
 
 }  // namespace cac

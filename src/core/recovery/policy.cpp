@@ -63,7 +63,7 @@ RecoveryPolicy::Pending RecoveryPolicy::prepare(Error error, Repeatable repeatab
             error.with_recovery({progress.attempts, progress.action_worked});
             throw error;
         };
-        if (!automatic(action) || !recoverer.can(action))
+        if (!automatic(action) || !recoverer.takes(error))
             give_up("no recovery is known for it here");
         if (repeatable == Repeatable::no)
             give_up("not repeated: the operation could change the card or cost a PIN try");

@@ -39,6 +39,12 @@ class Recoverer {
   public:
     virtual ~Recoverer() = default;
     [[nodiscard]] virtual bool can(RecoveryAction action) const = 0;
+    // Whether to take the recovery `error` asks for: by default, whether this recoverer
+    // can take its action. A resource may know better (PC/SC: a card that never answered
+    // is not waited for).
+    [[nodiscard]] virtual bool takes(const Error& error) const {
+        return can(error.taxonomy().action);
+    }
     virtual void recover(RecoveryAction action, const Error& error,
                          std::chrono::steady_clock::time_point deadline) = 0;
 };
