@@ -1,9 +1,11 @@
 // `cactool readers`: the PC/SC readers, the state of each, its card's ATR and what the
-// ATR identifies, and the reader's PC/SC part 10 features.
+// ATR identifies, and the reader's PC/SC part 10 features; with --probe, which card
+// applications the card answers (see readers_probe.cpp).
 #include <memory>
 
 #include "cli/commands.hpp"
 #include "cli/reader_selection.hpp"
+#include "cli/readers_probe.hpp"
 #include "core/card/atr_identify.hpp"
 #include "core/pcsc/features.hpp"
 #include "core/pcsc/reader.hpp"
@@ -40,6 +42,35 @@ Json reader_json(std::size_t index, const pcsc::Reader& reader, const pcsc::Cont
     return entry;
 }
 
+// On stderr as a failure of the run reads, though the listing goes on.
+void report_probe_failure(const Error& error) {
+    std::string text = "cactool: error: " + terminal_safe(error.message()) + "\n";
+    if (!error.hint().empty())
+        text += "hint: " + terminal_safe(error.hint()) + "\n";
+    std::fputs(text.c_str(), stderr);
+}
+
+// The probe of each reader with a card, null for the others; the first failure decides
+// the exit code, and every reader is still listed.
+int add_probes(const Context& ctx, Json& readers) {
+    int code = exit_ok;
+    for (Json& reader : readers) {
+        reader["probe"] = nullptr;
+        if (!reader["atr"].is_string())
+            continue;
+        ProbeResult result = probe_reader(ctx, reader["name"].get<std::string>());
+        reader["probe"] = std::move(result.probe);
+        if (result.error) {
+            reader["probe_error"] = error_json(*result.error);
+            ctx.out.note_failure(*result.error);
+            report_probe_failure(*result.error);
+            if (code == exit_ok)
+                code = exit_code_for(*result.error);
+        }
+    }
+    return code;
+}
+
 void print_readers(const Output& out, const Json& readers) {
     std::vector<std::vector<std::string>> rows{{"#", "READER", "STATE", "ATR", "CARD"}};
     for (const Json& reader : readers) {
@@ -65,9 +96,13 @@ void print_readers(const Output& out, const Json& readers) {
             line += " " + feature.get<std::string>();
         out.text(line);
     }
+    for (const Json& reader : readers) {
+        if (reader.contains("probe") && reader["probe"].is_object())
+            print_probe(out, reader["index"].get<std::size_t>(), reader["probe"]);
+    }
 }
 
-int run_readers(Context& ctx) {
+int run_readers(Context& ctx, bool probe) {
     pcsc::Context context;
     std::vector<pcsc::Reader> readers = pcsc::read_readers(context);
 
@@ -90,6 +125,8 @@ int run_readers(Context& ctx) {
     // No reader at all is a valid listing, but scripts asking "is there a reader?" need
     // to tell it apart: the empty list with exit 3 ("not found").
     int code = list.empty() ? exit_not_found : exit_ok;
+    if (probe && code == exit_ok)
+        code = add_probes(ctx, list);
     if (ctx.out.json()) {
         ctx.out.document(Json{{"readers", list}});
     } else if (list.empty()) {
@@ -104,8 +141,11 @@ int run_readers(Context& ctx) {
 }  // namespace
 
 Runner setup_readers(CLI::App& app) {
-    (void)app;
-    return [](Context& ctx) { return run_readers(ctx); };
+    auto probe = std::make_shared<bool>(false);
+    app.add_flag("--probe", *probe,
+                 "Select the PIV and CAC applications on each card and read the PIV objects "
+                 "free to read (CHUID, CCC, discovery, key history)");
+    return [probe](Context& ctx) { return run_readers(ctx, *probe); };
 }
 
 }  // namespace cac::cli
