@@ -162,6 +162,11 @@ Next test_key(DiagState& state, const Slot& slot, const KeyUnderTest& k,
                      {}, name);
         return Next::go_on;
     }
+    if (k.key.can_sign == false) {
+        state.report("signature", CheckStatus::skip,
+                     key_name(k.key) + " is not for signing (CKA_SIGN is false)", {}, name);
+        return Next::go_on;
+    }
     std::optional<SignMechanism> mechanism = choose_sign_mechanism(*k.key.key_type, offered);
     if (!mechanism) {
         state.report("signature", CheckStatus::fail, no_mechanism_text(*k.key.key_type),

@@ -97,7 +97,7 @@ TEST_CASE("a key with CKA_ALWAYS_AUTHENTICATE is logged in for right after C_Sig
     };
     Session session(fake.cryptoki(), 3);
     Secret pin("Qz7-ctx");
-    PrivateKey key{5, {0x02}, "SIGN key", CKK_EC, true};
+    PrivateKey key{5, {0x02}, "SIGN key", CKK_EC, true, true};
     Bytes signature = sign_once(session, key, CKM_ECDSA, Bytes{1, 2, 3}, ContextLogin{&pin});
     CHECK(calls_from(fake, "C_SignInit") ==
           std::vector<std::string>{"C_SignInit", "C_Login", "C_Sign"});
@@ -113,7 +113,7 @@ TEST_CASE("a key without CKA_ALWAYS_AUTHENTICATE signs without another login") {
     SignScript s;
     install_sign(fake, s);
     Session session(fake.cryptoki(), 3);
-    PrivateKey key{5, {0x01}, {}, CKK_RSA, false};
+    PrivateKey key{5, {0x01}, {}, CKK_RSA, false, true};
     (void)sign_once(session, key, CKM_SHA256_RSA_PKCS, Bytes{9}, ContextLogin{});
     CHECK(calls_from(fake, "C_SignInit") == std::vector<std::string>{"C_SignInit", "C_Sign"});
 }
@@ -124,7 +124,7 @@ TEST_CASE("a signature longer than the first buffer is asked for again with the 
     s.needed = 2048;  // more than any RSA key makes, but within what a module may claim
     install_sign(fake, s);
     Session session(fake.cryptoki(), 3);
-    PrivateKey key{5, {0x01}, {}, CKK_RSA, false};
+    PrivateKey key{5, {0x01}, {}, CKK_RSA, false, true};
     Bytes signature = sign_once(session, key, CKM_RSA_PKCS, Bytes{9}, ContextLogin{});
     CHECK(signature.size() == 2048);
     REQUIRE(s.offered_lengths.size() == 2);
@@ -138,7 +138,7 @@ TEST_CASE("a refused context-specific login is the error of C_Login, and C_Sign 
     fake.login = [](CK_USER_TYPE, const unsigned char*, CK_ULONG) { return CKR_PIN_INCORRECT; };
     Session session(fake.cryptoki(), 3);
     Secret pin("Qz7-wrong");
-    PrivateKey key{5, {0x02}, {}, CKK_EC, true};
+    PrivateKey key{5, {0x02}, {}, CKK_EC, true, true};
     try {
         (void)sign_once(session, key, CKM_ECDSA, Bytes{1}, ContextLogin{&pin});
         FAIL("no error");
@@ -157,13 +157,14 @@ TEST_CASE("a mechanism the key refuses is the error of C_SignInit") {
     s.sign_init_rv = CKR_KEY_TYPE_INCONSISTENT;
     install_sign(fake, s);
     Session session(fake.cryptoki(), 3);
-    PrivateKey key{5, {0x01}, {}, CKK_RSA, true};
+    PrivateKey key{5, {0x01}, {}, CKK_RSA, true, true};
     CHECK_THROWS_AS((void)sign_once(session, key, CKM_ECDSA, Bytes{1}, ContextLogin{}), Error);
     CHECK(fake.count("C_Login") == 0);
     CHECK(fake.count("C_Sign") == 0);
 }
 
-TEST_CASE("private keys are read with their id, label, type and CKA_ALWAYS_AUTHENTICATE") {
+TEST_CASE(
+    "private keys are read with their id, label, type, CKA_ALWAYS_AUTHENTICATE and CKA_SIGN") {
     FakeModule fake;
     fake.objects = {11, 12};
     auto ulong_bytes = [](CK_ULONG v) {
@@ -178,6 +179,7 @@ TEST_CASE("private keys are read with their id, label, type and CKA_ALWAYS_AUTHE
     fake.attributes[12][CKA_ID].value = {0x02};
     fake.attributes[12][CKA_KEY_TYPE].value = ulong_bytes(CKK_EC);
     fake.attributes[12][CKA_ALWAYS_AUTHENTICATE].value = {CK_TRUE};
+    fake.attributes[12][CKA_SIGN].value = {CK_FALSE};
     Session session(fake.cryptoki(), 3);
     std::vector<PrivateKey> keys = private_keys(fake.cryptoki(), session.handle());
     REQUIRE(keys.size() == 2);
@@ -190,4 +192,6 @@ TEST_CASE("private keys are read with their id, label, type and CKA_ALWAYS_AUTHE
     CHECK_FALSE(keys[1].label);
     CHECK(keys[1].key_type == CKK_EC);
     CHECK(keys[1].always_authenticate);
+    CHECK_FALSE(keys[0].can_sign.has_value());
+    CHECK(keys[1].can_sign == false);
 }

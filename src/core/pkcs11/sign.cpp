@@ -36,11 +36,18 @@ void log_in_for_key(const Session& session, const ContextLogin& login) {
         throw failed(rv, "C_Login", session);
 }
 
+// A CK_BBOOL attribute's value, when it has one.
+std::optional<bool> flag(const Attribute& attribute) {
+    if (!attribute.present() || attribute.value.size() != sizeof(CK_BBOOL))
+        return std::nullopt;
+    return attribute.value[0] != CK_FALSE;
+}
+
 }  // namespace
 
 std::vector<PrivateKey> private_keys(const Cryptoki& cryptoki, CK_SESSION_HANDLE session) {
     static constexpr CK_ATTRIBUTE_TYPE wanted[] = {CKA_ID, CKA_LABEL, CKA_KEY_TYPE,
-                                                   CKA_ALWAYS_AUTHENTICATE};
+                                                   CKA_ALWAYS_AUTHENTICATE, CKA_SIGN};
     std::vector<PrivateKey> keys;
     for (CK_OBJECT_HANDLE handle :
          find_objects(cryptoki, session, {ulong_match(CKA_CLASS, CKO_PRIVATE_KEY)})) {
@@ -51,8 +58,8 @@ std::vector<PrivateKey> private_keys(const Cryptoki& cryptoki, CK_SESSION_HANDLE
             key.id = a[0].value;
         key.label = a[1].as_text();
         key.key_type = a[2].as_ulong();
-        key.always_authenticate =
-            a[3].present() && a[3].value.size() == sizeof(CK_BBOOL) && a[3].value[0] != CK_FALSE;
+        key.always_authenticate = flag(a[3]).value_or(false);
+        key.can_sign = flag(a[4]);
         keys.push_back(std::move(key));
     }
     return keys;

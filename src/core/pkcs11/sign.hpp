@@ -22,10 +22,13 @@ struct PrivateKey {
     std::optional<CK_KEY_TYPE> key_type;
     // CKA_ALWAYS_AUTHENTICATE: the PIN is asked again before each use (PIV key 9C).
     bool always_authenticate = false;
+    // CKA_SIGN; false for a key that only decrypts or derives (PIV key 9D), unset when the
+    // module does not say.
+    std::optional<bool> can_sign;
 };
 
-// Every CKO_PRIVATE_KEY visible in the session with its CKA_ID, CKA_LABEL, CKA_KEY_TYPE
-// and CKA_ALWAYS_AUTHENTICATE. Keys a token hides until login are not among them.
+// Every CKO_PRIVATE_KEY visible in the session with its CKA_ID, CKA_LABEL, CKA_KEY_TYPE,
+// CKA_ALWAYS_AUTHENTICATE and CKA_SIGN. Keys a token hides until login are not among them.
 [[nodiscard]] std::vector<PrivateKey> private_keys(const Cryptoki& cryptoki,
                                                    CK_SESSION_HANDLE session);
 
