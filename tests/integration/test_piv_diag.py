@@ -362,6 +362,35 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
         self.assertFailsWithHint(module)
         self.assertIn(reason, module["message"])
 
+    def assertModuleRefused(self, path, kind, reason):
+        doc = self.diag(module=path, code=8)
+        module = [c for c in self.checks(doc, "module") if c["subject"] == path]
+        self.assertEqual(len(module), 1, doc)
+        self.assertFailsWithHint(module[0])
+        self.assertNotIn("no such file", module[0]["message"])
+        self.assertIn("is %s, not a regular file" % kind, module[0]["message"])
+        if reason:
+            self.assertIn(reason, module[0]["message"])
+        self.assertEqual(self.only(doc, "token")["status"], "skip")
+
+    def test_a_device_a_pipe_and_a_link_loop_are_named_as_what_they_are(self):
+        # The loader's own reason, as Python's ctypes (dlopen) reports it.
+        def loader_reason(path):
+            with self.assertRaises(OSError) as loader:
+                ctypes.CDLL(path)
+            return str(loader.exception).split(": ")[-1]
+
+        self.assertModuleRefused("/dev/null", "a character device", loader_reason("/dev/null"))
+        loop = os.path.join(self.tmp.name, "loop-a.so")
+        os.symlink(os.path.join(self.tmp.name, "loop-b.so"), loop)
+        os.symlink(loop, os.path.join(self.tmp.name, "loop-b.so"))
+        self.assertModuleRefused(loop, "a loop of symbolic links", loader_reason(loop))
+        # dlopen would wait on a pipe for a writer: the reason is the kind alone, and the
+        # run must end (testlib's time limit fails the test otherwise).
+        fifo = os.path.join(self.tmp.name, "pipe.so")
+        os.mkfifo(fifo)
+        self.assertModuleRefused(fifo, "a named pipe (FIFO)", None)
+
     def test_a_library_that_is_not_a_pkcs11_module(self):
         libz = testlib.find_shared_library("libz.so.1")
         if libz is None:

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/pkcs11/module.hpp"
 #include "core/util/error.hpp"
 #include "core/util/log.hpp"
 
@@ -90,6 +91,10 @@ ModuleChoice resolve_spec(const std::string& spec, const std::string& source,
             return {spec, {}, source};
         if (is_directory(spec))
             throw directory_given(spec, source);
+        // Something else is there (a device, a pipe, a symbolic link loop): loading it says
+        // what it is, with the loader's reason, where "no such file" would mislead.
+        if (special_file_kind(spec))
+            return {spec, {}, source};
         throw Error(CoreCode::module_not_found, "find module", "no such file: " + spec)
             .with_module(spec)
             .with_hint("check the path given by " + source);

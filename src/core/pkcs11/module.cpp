@@ -1,7 +1,9 @@
 #include "core/pkcs11/module.hpp"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <utility>
@@ -109,8 +111,53 @@ void Module::close() noexcept {
     library_ = nullptr;
 }
 
+std::optional<std::string> special_file_kind(const std::string& path) {
+    struct stat link {};
+    if (path.empty() || ::lstat(path.c_str(), &link) != 0)
+        return std::nullopt;
+    struct stat target {};
+    if (::stat(path.c_str(), &target) != 0) {
+        if (errno == ELOOP)
+            return "a loop of symbolic links";
+        std::error_code ignored;
+        std::string to = std::filesystem::read_symlink(path, ignored).string();
+        return "a symbolic link to a missing file ('" + to + "')";
+    }
+    if (S_ISCHR(target.st_mode))
+        return "a character device";
+    if (S_ISBLK(target.st_mode))
+        return "a block device";
+    if (S_ISFIFO(target.st_mode))
+        return "a named pipe (FIFO)";
+    if (S_ISSOCK(target.st_mode))
+        return "a socket";
+    return std::nullopt;
+}
+
+namespace {
+
+// A path that is there but is not a file dlopen can map: what it is, and the loader's own
+// reason. A named pipe is never opened: dlopen would wait for a writer that never comes.
+[[noreturn]] void refuse_special_file(const std::string& path, const std::string& kind) {
+    std::string reason = "'" + path + "' is " + kind + ", not a regular file";
+    if (kind.find("FIFO") == std::string::npos) {
+        dlerror();
+        if (void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL))
+            dlclose(library);
+        else
+            reason += ": " + dl_error_text();
+    }
+    throw Error(CoreCode::module_load_failed, "load module", reason)
+        .with_module(path)
+        .with_hint("give the path of the module's library file (a .so)");
+}
+
+}  // namespace
+
 Module Module::load_path(const std::string& path) {
     std::error_code ignored;
+    if (std::optional<std::string> kind = special_file_kind(path))
+        refuse_special_file(path, *kind);
     if (!std::filesystem::exists(path, ignored)) {
         throw Error(CoreCode::module_not_found, "load module", "no such file: " + path)
             .with_module(path);

@@ -3,6 +3,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <optional>
 #include <string>
 
 #include "core/pkcs11/cryptoki.hpp"
@@ -12,6 +13,12 @@ namespace cac {
 // "2.40", "2.6": major and minor in decimal, as pkcs11-tool and p11-kit print them (a
 // module that means 2.06 cannot be told from one that means 2.6).
 std::string version_text(const CK_VERSION& version);
+
+// What `path` is when something is there that is neither a regular file nor a directory:
+// "a character device", "a block device", "a named pipe (FIFO)", "a socket", "a loop of
+// symbolic links", or "a symbolic link to a missing file ('T')". nullopt for a
+// regular file, a directory, or nothing at all.
+[[nodiscard]] std::optional<std::string> special_file_kind(const std::string& path);
 
 struct ModuleInfo {
     std::string cryptoki_version;  // "2.40"
