@@ -81,18 +81,6 @@ Json entry_json(const PivCertificate& entry) {
     return json;
 }
 
-// GET DATA of one object. A refusal may be the trace of a reset by another program that
-// raced the command (see PcscRecoverer::confirm_card): then the reset is what is thrown.
-std::optional<Bytes> get_data(PcscRecoverer& card, ApduExchanger& exchanger, std::uint32_t tag) {
-    try {
-        return piv::get_data(exchanger, tag);
-    } catch (const Error& e) {
-        if (e.domain() == ErrorDomain::status_word)
-            card.confirm_card();
-        throw;
-    }
-}
-
 }  // namespace
 
 std::vector<PivCertificate> read_piv_certificates(const Context& ctx, PcscRecoverer& card,
@@ -110,14 +98,14 @@ std::vector<PivCertificate> read_piv_certificates(const Context& ctx, PcscRecove
     RunRecovery recovery(ctx);
     RecoveryPolicy& policy = recovery.policy();
     policy.run(Repeatable::yes, card, [&] { (void)piv::select(exchanger); });
-    auto chuid_of_card = [&] { return get_data(card, exchanger, chuid_tag).value_or(Bytes{}); };
+    auto chuid_of_card = [&] { return piv::get_data(exchanger, chuid_tag).value_or(Bytes{}); };
     Bytes chuid = policy.run(Repeatable::yes, card, chuid_of_card);
     card.set_identity(chuid_of_card, chuid);
 
     std::vector<PivCertificate> entries;
     for (const piv::CertificateSlot& slot : piv::certificate_slots()) {
         std::optional<Bytes> object =
-            policy.run(Repeatable::yes, card, [&] { return get_data(card, exchanger, slot.tag); });
+            policy.run(Repeatable::yes, card, [&] { return piv::get_data(exchanger, slot.tag); });
         if (object)
             entries.push_back(from_container(slot, *object, now));
     }

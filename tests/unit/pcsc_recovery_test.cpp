@@ -356,6 +356,45 @@ TEST_CASE("once the card has answered, the same failures are waited out") {
                       Outcome::recovered);
 }
 
+// A read whose first run the card refuses with `sw`, as a command that raced another
+// program's reset gets 6D00 from the reset card instead of SCARD_W_RESET_CARD.
+Bytes read_refused_once(Bench& bench, std::uint16_t sw) {
+    bool refused = false;
+    return bench.policy->run(Repeatable::yes, *bench.recoverer, [&] {
+        Bytes answer = bench.recoverer->channel().transmit(get_data);
+        if (!refused) {
+            refused = true;
+            throw Error(ErrorDomain::status_word, sw, "read the object");
+        }
+        return answer;
+    });
+}
+
+TEST_CASE("a refusal after another program's reset is recovered as that reset") {
+    Bench bench;
+    bench.fake.begin_results = {SCARD_W_RESET_CARD};
+    CHECK(read_refused_once(bench, 0x6D00) == Bytes{0x53, 0x00, 0x90, 0x00});
+    CHECK(bench.fake.begin_results.empty());  // pcscd was asked
+    CHECK(bench.fake.reconnects == std::vector<DWORD>{SCARD_LEAVE_CARD});
+    CHECK(bench.reentered == 1);
+    check_one_attempt(bench.recorder, "SCARD_W_RESET_CARD", RecoveryAction::reconnect,
+                      Outcome::recovered);
+}
+
+TEST_CASE("a refusal pcscd knows no reason for is the card's answer, not recovered") {
+    Bench bench;
+    try {
+        (void)read_refused_once(bench, 0x6985);
+        FAIL("the refusal was hidden");
+    } catch (const Error& e) {
+        CHECK(e.is(ErrorDomain::status_word, 0x6985));
+        CHECK(e.recovery().attempts == 0);
+    }
+    CHECK(bench.fake.transactions_begun == 1);
+    CHECK(bench.fake.reconnects.empty());
+    CHECK(bench.recorder.attempts.empty());
+}
+
 TEST_CASE("confirm_card says what pcscd has not told the handle yet, and nothing else") {
     Bench bench;
     bench.recoverer->confirm_card();

@@ -125,6 +125,19 @@ bool PcscRecoverer::takes(const Error& error) const {
     return can(error.taxonomy().action);
 }
 
+std::optional<Error> PcscRecoverer::cause_of(const Error& error) {
+    if (error.domain() != ErrorDomain::status_word || !card_)
+        return std::nullopt;
+    try {
+        confirm_card();
+    } catch (const Error& e) {
+        log::info("recovery", "the card answered " + error.code_text() + " after " + e.code_text() +
+                                  ": the command met that, not a refusal");
+        return e;
+    }
+    return std::nullopt;
+}
+
 void PcscRecoverer::recover(RecoveryAction action, const Error& failure,
                             Clock::time_point deadline) {
     try {

@@ -65,9 +65,7 @@ class PcscRecoverer : public Recoverer {
     [[nodiscard]] const std::string& reader() const { return reader_; }
 
     // Asks pcscd whether the card was reset or taken out since the last command, and
-    // throws that as it answers (SCARD_W_RESET_CARD, ...). A command that passed pcscd's
-    // check just before another program's reset still reaches the reset card, and gets a
-    // refusal (6D00, 6985) instead of SCARD_W_RESET_CARD: the caller asks after such one.
+    // throws that as it answers (SCARD_W_RESET_CARD, ...).
     void confirm_card();
 
     // Run after every reconnection, before the operation runs again.
@@ -80,6 +78,11 @@ class PcscRecoverer : public Recoverer {
 
     [[nodiscard]] bool can(RecoveryAction action) const override;
     [[nodiscard]] bool takes(const Error& error) const override;
+    // A command that passed pcscd's check just before another program's reset still
+    // reaches the reset card, and gets a refusal (6D00, 6985) instead of
+    // SCARD_W_RESET_CARD: after any status word given as an error, pcscd is asked
+    // (confirm_card), and a reset or removal it reports is what the error was.
+    [[nodiscard]] std::optional<Error> cause_of(const Error& error) override;
     void recover(RecoveryAction action, const Error& error,
                  std::chrono::steady_clock::time_point deadline) override;
 

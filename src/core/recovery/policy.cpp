@@ -56,6 +56,8 @@ milliseconds RecoveryPolicy::backoff(int attempt) const {
 RecoveryPolicy::Pending RecoveryPolicy::prepare(Error error, Repeatable repeatable,
                                                 Recoverer& recoverer, Progress& progress) {
     for (;;) {
+        if (std::optional<Error> cause = recoverer.cause_of(error))
+            error = *cause;
         RecoveryAction action = error.taxonomy().action;
         auto give_up = [&](const std::string& why) {
             if (automatic(action))

@@ -45,6 +45,11 @@ class Recoverer {
     [[nodiscard]] virtual bool takes(const Error& error) const {
         return can(error.taxonomy().action);
     }
+    // What `error` really was, when the resource can tell better than its code says (PC/SC:
+    // a command the card refused had met another program's reset), or nullopt.
+    [[nodiscard]] virtual std::optional<Error> cause_of(const Error& /*error*/) {
+        return std::nullopt;
+    }
     virtual void recover(RecoveryAction action, const Error& error,
                          std::chrono::steady_clock::time_point deadline) = 0;
 };
