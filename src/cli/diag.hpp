@@ -113,6 +113,9 @@ void check_sign_test_options(DiagOptions& options);
 // The certificates a card holds read over PC/SC against its token's (diag_cross.cpp).
 void check_certificate_views(DiagState& state);
 
+// A token with CKF_TOKEN_INITIALIZED: one that can be opened and has objects to look at
+// (SoftHSM2 always offers one more, uninitialised, whose sessions fail).
+bool token_initialised(const Slot& slot);
 // The module's slot for a PC/SC reader: the slot whose description is the reader's name.
 const Slot* slot_of_reader(const std::vector<Slot>& slots, const std::string& reader);
 // Every certificate object of a session's token, read and summarized as of now.

@@ -211,6 +211,11 @@ void check_certificates(DiagState& state) {
         if (!slot.token)
             continue;
         any = true;
+        if (!token_initialised(slot)) {
+            state.report("certificates", CheckStatus::skip, "token not initialised", {},
+                         "slot " + std::to_string(slot.id));
+            continue;
+        }
         check_token_certificates(state, slot);
     }
     if (!any) {

@@ -153,8 +153,8 @@ void check_certificate_views(DiagState& state) {
         if (reader.atr.empty() || reader.state == pcsc::ReaderState::mute)
             continue;
         const Slot* slot = slot_of_reader(state.slots, reader.name);
-        if (slot == nullptr || !slot->token)
-            continue;  // card_token says why
+        if (slot == nullptr || !token_initialised(*slot))
+            continue;  // card_token and token say why
         any = true;
         check_reader(state, reader, *slot);
     }

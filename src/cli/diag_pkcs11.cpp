@@ -130,6 +130,10 @@ bool narrow_slots(DiagState& state) {
 
 }  // namespace
 
+bool token_initialised(const Slot& slot) {
+    return slot.token && (slot.token->flags & CKF_TOKEN_INITIALIZED) != 0;
+}
+
 const Slot* slot_of_reader(const std::vector<Slot>& slots, const std::string& reader) {
     for (const Slot& slot : slots) {
         // CK_SLOT_INFO's description holds 64 characters: a longer reader name is cut.
@@ -178,6 +182,7 @@ void check_tokens(DiagState& state) {
     }
     bool any = false;
     bool unsupported = false;
+    bool uninitialised = false;
     for (const Slot& slot : state.slots) {
         std::string about = "slot " + std::to_string(slot.id);
         if (slot.info && !slot.info->description.empty())
@@ -192,6 +197,11 @@ void check_tokens(DiagState& state) {
         } else if (slot.error) {
             state.report("token", CheckStatus::fail, failure_text(*slot.error), slot.error->hint(),
                          about);
+        } else if (slot.token && !token_initialised(slot)) {
+            uninitialised = true;
+            state.report("token", CheckStatus::skip,
+                         "token not initialised (no label, no objects): nothing on it to check", {},
+                         about);
         } else if (slot.token) {
             any = true;
             state.report("token", CheckStatus::pass,
@@ -200,7 +210,11 @@ void check_tokens(DiagState& state) {
                          {}, about);
         }
     }
-    if (!any) {
+    if (!any && uninitialised) {
+        state.report("token", CheckStatus::fail, "the module shows no initialised token",
+                     "token not initialised: initialise it (for SoftHSM2, 'softhsm2-util "
+                     "--init-token'), or choose the module of the card with --module");
+    } else if (!any) {
         state.report("token", CheckStatus::fail, "the module shows no token",
                      unsupported ? kUnsupportedHint
                                  : "insert the card; if it is in, the module may not support it");
@@ -220,7 +234,10 @@ void check_pin_status(DiagState& state) {
         any = true;
         const TokenInfo& token = *slot.token;
         const PinStatus& pin = token.user_pin;
-        if ((token.flags & CKF_USER_PIN_INITIALIZED) == 0) {
+        if (!token_initialised(slot)) {
+            state.report("pin_status", CheckStatus::skip, "token not initialised", {},
+                         "slot " + std::to_string(slot.id));
+        } else if ((token.flags & CKF_USER_PIN_INITIALIZED) == 0) {
             state.report("pin_status", CheckStatus::skip, "the token has no user PIN", {},
                          token.label);
         } else if (pin.locked) {

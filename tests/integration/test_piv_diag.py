@@ -20,7 +20,7 @@ import testbed  # noqa: E402
 testbed.enter()
 
 import testlib  # noqa: E402
-from base import CactoolTestCase  # noqa: E402
+from base import CactoolTestCase, tearDownModule  # noqa: E402,F401 (the fixture's folder)
 
 # Checks that may be skipped on a healthy card without a PIN or anchors, and why: OpenSC
 # hides private keys until login, and no trust anchors were given.
@@ -449,6 +449,52 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
         self.assertEqual(journal["status"], "warn", journal)
         self.assertIn(codes[0], journal["message"])
         self.assertTrue(journal["hint"], journal)
+
+
+class DiagOnSoftHsm(CactoolTestCase):
+    """SoftHSM2 always offers one uninitialised token beside the initialised ones; the
+    SoftHSM2 fixture's tokens, on the bed so that diag's PC/SC checks meet the bed's pcscd."""
+
+    def diag(self, *options, code):
+        r = self.cactool("--module", self.hsm.module, "--no-journal", *options, "--json",
+                         "diag")
+        return self.json_of(r, code)
+
+    def spare_slot(self):
+        # pkcs11-tool says "token state: uninitialized" of it (CKF_TOKEN_INITIALIZED clear).
+        spare = [s for s in testlib.pkcs11_tool_slots(self.hsm.module, env=self.hsm.env)
+                 if s.get("uninitialized")]
+        self.assertEqual(len(spare), 1, spare)
+        return spare[0]["id"]
+
+    def test_the_uninitialised_token_is_named_so_and_its_checks_skipped(self):
+        spare = "slot %d" % self.spare_slot()
+        r = self.cactool("--module", self.hsm.module, "--no-journal", "--json", "diag")
+        self.assertIn(r.rc, (0, 8), r.describe())
+        doc = self.json_of(r, r.rc)
+        about_spare = [c for c in doc["checks"] if (c["subject"] or "").startswith(spare)]
+        self.assertEqual({c["id"] for c in about_spare}, {"token", "pin_status", "certificates"},
+                         about_spare)
+        for check in about_spare:
+            self.assertEqual(check["status"], "skip", check)
+            self.assertIn("token not initialised", check["message"])
+        for check in doc["checks"]:
+            self.assertNotIn("CKR_TOKEN_NOT_RECOGNIZED", check["message"], check)
+
+    def test_only_the_uninitialised_token_fails_the_token_check(self):
+        doc = self.diag("--slot", str(self.spare_slot()), code=8)
+        tokens = self.checks(doc, "token")
+        self.assertEqual([c["status"] for c in tokens], ["skip", "fail"], tokens)
+        self.assertIn("token not initialised", tokens[0]["message"])
+        self.assertIn("token not initialised", tokens[1]["hint"])
+        self.assertIn("softhsm2-util --init-token", tokens[1]["hint"])
+        for later in ("pin_status", "certificates"):
+            check = self.only(doc, later)
+            self.assertEqual(check["status"], "skip", check)
+            self.assertIn("token not initialised", check["message"])
+
+    checks = DiagOnTheSimulatedCard.checks
+    only = DiagOnTheSimulatedCard.only
 
 
 if __name__ == "__main__":
