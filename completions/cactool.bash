@@ -25,7 +25,7 @@ _cactool_subcommand_options() {
     apdu) echo "--script --expect --chain --tlv --no-get-response" ;;
     errors-report) echo "--since --until --category --code --include-context --include-rotated
         --rotate -o --output --pattern-count --pattern-window" ;;
-    diag) echo "--strict --ca-file --ca-dir" ;;
+    diag) echo "--strict --ca-file --ca-dir --sign-test --force --pin-stdin --pin-env --pin-file" ;;
     esac
 }
 

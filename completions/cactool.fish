@@ -170,8 +170,12 @@ for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cac
     complete -c $cmd -n '__cactool_using diag' -l ca-dir -x \
         -a '(__fish_complete_directories (commandline -ct))' \
         -d 'Trust anchors for the chain check: a directory of certificates'
+    complete -c $cmd -n '__cactool_using diag' -l sign-test \
+        -d 'Log in and sign a challenge with each key, verified with its certificate'
+    complete -c $cmd -n '__cactool_using diag' -l force \
+        -d 'With --sign-test: present the PIN even at the final try'
 
-    for sub in certs login
+    for sub in certs login diag
         complete -c $cmd -n "__cactool_using $sub" -l pin-stdin \
             -d 'Read the PIN from the first line of stdin'
         complete -c $cmd -n "__cactool_using $sub" -l pin-env -x -a '(set -nx)' \
