@@ -123,7 +123,8 @@ Json key_history_json(const Bytes& object) {
                 {"warnings", history.warnings}};
 }
 
-// The objects a probe reads after the CHUID, in the order of SP 800-73-4 part 1 table 3.
+// The objects a probe reads after the CHUID: those free to read, then the one most cards
+// refuse without the PIN.
 struct ProbedObject {
     const char* key;
     std::uint32_t tag;
@@ -131,9 +132,9 @@ struct ProbedObject {
 };
 constexpr std::array<ProbedObject, 4> kObjects{{
     {"ccc", 0x5FC107, ccc_json},
-    {"printed_information", 0x5FC109, printed_json},
     {"discovery", 0x7E, discovery_json},
     {"key_history", 0x5FC10C, key_history_json},
+    {"printed_information", 0x5FC109, printed_json},
 }};
 
 // One object as GET DATA gave it, or the status word of the card's refusal.
@@ -307,9 +308,9 @@ struct ObjectText {
 constexpr std::array<ObjectText, 5> kObjectText{{
     {"chuid", "CHUID", chuid_line},
     {"ccc", "CCC", ccc_line},
-    {"printed_information", "printed information", printed_line},
     {"discovery", "discovery", discovery_line},
     {"key_history", "key history", key_history_line},
+    {"printed_information", "printed information", printed_line},
 }};
 
 }  // namespace
