@@ -223,6 +223,66 @@ class SignTestOnSoftHsm(SignTestCase):
         self.assertEqual([c["status"] for c in self.checks(doc, "signature")], ["skip"])
         self.assertEqual(self.journal_codes().count("CKR_PIN_INCORRECT"), 1)
 
+    def through_fault_module(self, config, *args):
+        """diag through the fault module in front of SoftHSM2; returns the document and the
+        functions of the module's call log, one per call."""
+        folder = Path(tempfile.mkdtemp(dir=self.tmp.name))
+        (folder / "fault.json").write_text(json.dumps(dict(config, module=self.module)))
+        log = folder / "calls.log"
+        env = dict(self.env, CACTOOL_FAULT_CONFIG=str(folder / "fault.json"),
+                   CACTOOL_FAULT_LOG=str(log))
+        r = testlib.run_cactool(["--module", self.fault, "--journal", self.journal, "--json",
+                                 "--token", TOKEN, "diag", *args], env)
+        self.outputs += [r.stdout, r.stderr]
+        doc = self.json_of(r, r.rc)
+        calls = [line.split()[1] for line in log.read_text().splitlines()] if log.exists() else []
+        return doc, calls
+
+    def test_a_token_without_sha256_rsa_signs_a_digest_info_with_the_raw_mechanism(self):
+        self.fault = testlib.fault_module_or_skip()
+        # C_GetMechanismInfo is asked once per mechanism, in the module's order: failing the
+        # call for CKM_SHA256_RSA_PKCS takes it out of what the token offers for signing.
+        names = [m["name"] for m in testlib.pkcs11_tool_mechanisms(self.module, TOKEN,
+                                                                   env=self.env)]
+        call = names.index("SHA256-RSA-PKCS") + 1
+        self.assertIn("RSA-PKCS", names)
+        doc, calls = self.through_fault_module(
+            {"faults": [{"function": "C_GetMechanismInfo", "call": call,
+                         "rv": "CKR_FUNCTION_FAILED"}]},
+            "--sign-test", "--pin-env", "CACTOOL_SIGN_PIN")
+        self.assertEqual(calls.count("C_GetMechanismInfo"), len(names))
+        rsa = self.by_subject(doc, "signature")["Sign RSA"]
+        self.assertEqual(rsa["status"], "pass", rsa)
+        self.assertIn("CKM_RSA_PKCS", rsa["message"])
+        self.assertNotIn("CKM_SHA256_RSA_PKCS", rsa["message"])
+
+    def test_a_wrong_pin_reaches_the_module_once(self):
+        self.fault = testlib.fault_module_or_skip()
+        doc, calls = self.through_fault_module({}, "--sign-test", "--pin-env",
+                                               "CACTOOL_WRONG_PIN")
+        self.assertEqual(self.checks(doc, "login")[0]["status"], "fail", doc)
+        self.assertEqual(calls.count("C_Login"), 1, calls)
+        self.assertEqual(calls.count("C_SignInit"), 0, calls)
+
+    def test_a_token_at_its_final_try_gets_no_pin_without_force(self):
+        self.fault = testlib.fault_module_or_skip()
+        config = {"token_info": [{"set_flags": ["CKF_USER_PIN_FINAL_TRY"]}]}
+        doc, calls = self.through_fault_module(config, "--sign-test", "--pin-env",
+                                               "CACTOOL_SIGN_PIN")
+        self.assertEqual([c["status"] for c in self.checks(doc, "login")], ["warn"], doc)
+        self.assertNotIn("C_Login", calls)
+        doc, calls = self.through_fault_module(config, "--sign-test", "--force", "--pin-env",
+                                               "CACTOOL_SIGN_PIN")
+        self.assertEqual([c["status"] for c in self.checks(doc, "login")], ["pass"], doc)
+        self.assertEqual(calls.count("C_Login"), 1, calls)
+
+    def test_no_pin_source_off_a_terminal_fails_the_login_without_trying(self):
+        doc = self.diag("--token", TOKEN, "--sign-test", code=8)
+        login = self.checks(doc, "login")
+        self.assertEqual([c["status"] for c in login], ["fail"], doc)
+        self.assertIn("--pin-stdin", login[0]["hint"])
+        self.assertNotIn("CKR_PIN_INCORRECT", self.journal_codes())
+
     def test_without_the_option_there_is_no_login_and_no_signature(self):
         doc = self.diag("--token", TOKEN)
         self.assertEqual(self.checks(doc, "login") + self.checks(doc, "signature"), [])
