@@ -14,6 +14,7 @@
 
 #include "cli/certs.hpp"
 #include "cli/context.hpp"
+#include "cli/diag_judge.hpp"
 #include "cli/pin_input.hpp"
 #include "core/pcsc/context.hpp"
 #include "core/pcsc/reader.hpp"
@@ -24,20 +25,6 @@
 
 namespace cac::cli {
 
-enum class CheckStatus { pass, warn, fail, skip };
-
-std::string_view to_string(CheckStatus status);
-
-// One line of the report. `subject` names what the line is about when a check reports
-// once per reader, module, token or certificate (empty otherwise).
-struct CheckResult {
-    std::string id;
-    CheckStatus status = CheckStatus::skip;
-    std::string message;
-    std::string hint;
-    std::string subject;
-    std::int64_t duration_ms = 0;
-};
 
 struct DiagOptions {
     bool strict = false;
@@ -91,6 +78,12 @@ struct DiagState {
     bool closed_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
+
+// Adds a result a judge_ function made; its duration is the time since the check began.
+inline void report(DiagState& state, CheckResult result) {
+    state.report(std::move(result.id), result.status, std::move(result.message),
+                 std::move(result.hint), std::move(result.subject));
+}
 
 // The PC/SC side (diag_pcsc.cpp): pcscd, readers, cards.
 void check_pcscd(DiagState& state);

@@ -14,52 +14,10 @@
 namespace cac::cli {
 namespace {
 
-// Certificates within this many days of their end are worth renewing now.
-constexpr std::int64_t kExpiringDays = 30;
-
-// Purposes that let a certificate log a user on with the card (Windows smart card logon,
-// Kerberos PKINIT, TLS client authentication); a certificate without the extension may
-// serve any purpose (RFC 5280, 4.2.1.12).
-bool fit_for_logon(const CertificateSummary& s) {
-    if (!s.extended_key_usage_present)
-        return true;
-    for (const std::string& purpose : s.extended_key_usage) {
-        if (purpose == "client_auth" || purpose == "smartcard_logon" ||
-            purpose == "pkinit_client" || purpose == "any")
-            return true;
-    }
-    return false;
-}
-
 std::string name_of(const Listed& l) {
     if (l.object.label && !l.object.label->empty())
         return *l.object.label;
     return l.summary ? l.summary->subject : "(no label)";
-}
-
-void check_validity(DiagState& state, const Listed& l) {
-    const CertificateSummary& s = *l.summary;
-    std::string name = name_of(l);
-    if (s.validity == Validity::expired) {
-        state.report("certificate_validity", CheckStatus::fail, "expired on " + s.not_after_text,
-                     "have the card's issuer renew the certificate", name);
-    } else if (s.validity == Validity::not_yet_valid) {
-        state.report("certificate_validity", CheckStatus::fail,
-                     "not valid before " + s.not_before_text,
-                     "check the computer's clock; if it is right, the certificate is not in "
-                     "force yet",
-                     name);
-    } else if (s.days_left < kExpiringDays) {
-        state.report(
-            "certificate_validity", CheckStatus::warn,
-            "expires on " + s.not_after_text + ", in " + std::to_string(s.days_left) + " days",
-            "have the card's issuer renew the certificate before it expires", name);
-    } else {
-        state.report(
-            "certificate_validity", CheckStatus::pass,
-            "valid until " + s.not_after_text + " (" + std::to_string(s.days_left) + " days)", {},
-            name);
-    }
 }
 
 // CKA_ID ties a certificate to its key (PKCS#11 4.6.3). Without a login a token may hide
@@ -173,7 +131,7 @@ void check_token_certificates(DiagState& state, const Slot& slot) {
                          name_of(l));
             continue;
         }
-        check_validity(state, l);
+        report(state, judge_validity(*l.summary, name_of(l)));
         check_private_key(state, l, key_ids, keys_visible);
         check_chain(state, l);
     }

@@ -1,6 +1,4 @@
 // diag's PC/SC checks: is pcscd there, which readers it has, and the card in each.
-#include <pcsclite.h>
-
 #include "cli/diag.hpp"
 #include "cli/reader_selection.hpp"
 #include "core/card/atr_identify.hpp"
@@ -12,30 +10,13 @@ namespace {
 
 constexpr const char* kNoPcscd = "pcscd is not reachable (see the pcscd check)";
 
-std::string joined(const std::vector<std::string>& items) {
-    std::string text;
-    for (const std::string& item : items)
-        text += (text.empty() ? "" : ", ") + item;
-    return text;
-}
-
-// A shared connection is what every PKCS#11 module asks for; the reader refusing it
-// means another process holds the card exclusively.
+// The card in `reader` takes a shared connection, as every PKCS#11 module asks for one.
 void check_card_access(DiagState& state, const pcsc::Reader& reader, const std::string& about) {
     try {
         pcsc::CardHandle handle(*state.pcsc, reader.name, pcsc::ShareMode::shared);
-        state.report("card_access", CheckStatus::pass, "the card accepts a shared connection", {},
-                     reader.name);
+        report(state, judge_card_access(nullptr, reader.name, about));
     } catch (const Error& e) {
-        if (e.is(ErrorDomain::pcsc, std::uint32_t(SCARD_E_SHARING_VIOLATION))) {
-            state.report("card_access", CheckStatus::fail,
-                         "another process holds the card exclusively (" + about + ")",
-                         "close the program holding the card (a browser, a PIV tool, another "
-                         "middleware), or unplug and re-insert the card",
-                         reader.name);
-        } else {
-            state.report("card_access", CheckStatus::fail, e.message(), e.hint(), reader.name);
-        }
+        report(state, judge_card_access(&e, reader.name, about));
     }
 }
 
@@ -44,15 +25,9 @@ void check_card_access(DiagState& state, const pcsc::Reader& reader, const std::
 void check_pcscd(DiagState& state) {
     try {
         state.pcsc.emplace();
-        state.report("pcscd", CheckStatus::pass, "pcscd answers");
+        report(state, judge_pcscd(nullptr));
     } catch (const Error& e) {
-        if (e.is(ErrorDomain::pcsc, std::uint32_t(SCARD_E_NO_SERVICE))) {
-            state.report("pcscd", CheckStatus::fail, "pcscd is not running or not reachable",
-                         "start pcscd ('systemctl start pcscd.socket', or 'pcscd' as root); if "
-                         "PCSCLITE_CSOCK_NAME is set, check it names pcscd's socket");
-        } else {
-            state.report("pcscd", CheckStatus::fail, e.message(), e.hint());
-        }
+        report(state, judge_pcscd(&e));
     }
 }
 
@@ -67,20 +42,12 @@ void check_readers(DiagState& state) {
         state.report("readers", CheckStatus::fail, e.message(), e.hint());
         return;
     }
-    if (state.readers->empty()) {
-        state.report("readers", CheckStatus::fail, "pcscd sees no reader",
-                     "connect a reader; if it is connected, check that its driver is installed "
-                     "(libccid for most USB readers) and look at pcscd's log");
-        return;
-    }
     std::vector<std::string> names;
     for (const pcsc::Reader& reader : *state.readers)
         names.push_back(reader.name);
     const std::string& wanted = state.ctx.options.reader;
-    if (wanted.empty()) {
-        state.report("readers", CheckStatus::pass,
-                     std::to_string(names.size()) + " reader" + (names.size() == 1 ? "" : "s") +
-                         ": " + joined(names));
+    if (names.empty() || wanted.empty()) {
+        report(state, judge_readers(names));
         return;
     }
     // --reader narrows every later check to the one reader, as it does for the other
@@ -88,9 +55,9 @@ void check_readers(DiagState& state) {
     try {
         std::string chosen = select_reader(names, wanted);
         std::erase_if(*state.readers, [&](const pcsc::Reader& r) { return r.name != chosen; });
-        state.report("readers", CheckStatus::pass,
-                     "reader " + chosen + " (--reader; pcscd lists " +
-                         std::to_string(names.size()) + ": " + joined(names) + ")");
+        state.report(
+            "readers", CheckStatus::pass,
+            "reader " + chosen + " (--reader; pcscd lists " + judge_readers(names).message + ")");
     } catch (const Error& e) {
         state.readers->clear();
         state.report("readers", CheckStatus::fail, e.message(),

@@ -232,32 +232,11 @@ void check_pin_status(DiagState& state) {
         if (!slot.token)
             continue;
         any = true;
-        const TokenInfo& token = *slot.token;
-        const PinStatus& pin = token.user_pin;
         if (!token_initialised(slot)) {
             state.report("pin_status", CheckStatus::skip, "token not initialised", {},
                          "slot " + std::to_string(slot.id));
-        } else if ((token.flags & CKF_USER_PIN_INITIALIZED) == 0) {
-            state.report("pin_status", CheckStatus::skip, "the token has no user PIN", {},
-                         token.label);
-        } else if (pin.locked) {
-            state.report("pin_status", CheckStatus::fail, "the user PIN is blocked",
-                         "unblock it with the PUK, or have the card's issuer reset it",
-                         token.label);
-        } else if (pin.final_try) {
-            state.report(
-                "pin_status", CheckStatus::warn, "one try left: the next wrong PIN blocks the card",
-                "be sure of the PIN before entering it; ask the issuer if unsure", token.label);
-        } else if (pin.count_low) {
-            state.report("pin_status", CheckStatus::warn,
-                         "a wrong PIN was entered since the last right one",
-                         "enter the right PIN once to reset the count", token.label);
-        } else if (pin.to_be_changed) {
-            state.report("pin_status", CheckStatus::warn, "the PIN must be changed",
-                         "change the PIN with the issuer's tool", token.label);
         } else {
-            state.report("pin_status", CheckStatus::pass, "no wrong PIN since the last right one",
-                         {}, token.label);
+            report(state, judge_pin_status(*slot.token));
         }
     }
     if (!any)
