@@ -85,13 +85,8 @@ Json entry_json(const PivCertificate& entry) {
 
 std::vector<PivCertificate> read_piv_certificates(const Context& ctx, PcscRecoverer& card,
                                                   std::time_t now) {
-    ExchangeOptions exchange_options;
-    exchange_options.max_apdu_size = pcsc::max_apdu_size(card.card());
-    ApduExchanger exchanger(card.channel(), exchange_options);
-    card.set_reenter([&] {
-        exchanger.forget_pending();
-        (void)piv::select(exchanger);
-    });
+    PivOverPcsc piv_card(card);
+    ApduExchanger& exchanger = piv_card.exchanger();
     // No PC/SC transaction is held around the reads: pcsc-lite lets another program that
     // waits for one in only at its 100 ms polls, so back-to-back transactions would starve
     // it, and a reset or removal between two reads is recovered anyway.
@@ -109,7 +104,6 @@ std::vector<PivCertificate> read_piv_certificates(const Context& ctx, PcscRecove
         if (object)
             entries.push_back(from_container(slot, *object, now));
     }
-    card.set_reenter({});
     card.set_identity({}, {});
     return entries;
 }

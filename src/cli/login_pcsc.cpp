@@ -7,8 +7,11 @@
 // and its form checked, before the card is touched, so no prompt waits inside the
 // transaction and a PIN of the wrong form never reaches the card.
 //
-// Nothing here runs under the recovery policy: a VERIFY is never repeated, and the reads
-// before it are few enough that an error in them is better reported than retried.
+// With a PIN, nothing runs under the recovery policy: a VERIFY with a PIN is never
+// repeated, and the reads before it share its transaction. --check sends no PIN, so its
+// reads (SELECT, the Discovery Object, the empty VERIFY) run under the policy with the
+// PC/SC recoverer as certs --pcsc's do: an answer lost on the way, a reset by another
+// program, a card pulled out and put back are recovered, without a transaction.
 //
 // A card's answers do not say what PKCS#11's flags say; the report maps them so:
 // retries_left is the card's count (null when it gives none, as after 6300, or 9000 to
@@ -18,9 +21,11 @@
 // the same count gives the same answer whether it was read by --check or after a VERIFY.
 #include "cli/login.hpp"
 #include "cli/reader_selection.hpp"
+#include "cli/recovery.hpp"
 #include "core/card/pin_policy.hpp"
 #include "core/pcsc/channel.hpp"
 #include "core/piv/piv.hpp"
+#include "core/recovery/pcsc_recovery.hpp"
 #include "core/util/log.hpp"
 
 namespace cac::cli {
@@ -169,17 +174,35 @@ int verify(const Context& ctx, const LoginOptions& options, const Card& card, Li
                         describe(outcome.counter));
 }
 
+// --check: the PIN's status, each read repeatable under the recovery policy.
+int check_status(const Context& ctx, const LoginOptions& options) {
+    pcsc::Context context;
+    Card card;
+    card.reader = select_reader(context, ctx.options.reader);
+    PcscRecoverer recoverer(std::move(context), card.reader);
+    card.atr = recoverer.atr();
+    PivOverPcsc piv_card(recoverer);
+    ApduExchanger& exchanger = piv_card.exchanger();
+    RunRecovery recovery(ctx);
+    RecoveryPolicy& policy = recovery.policy();
+    std::optional<piv::DiscoveryObject> discovery = policy.run(Repeatable::yes, recoverer, [&] {
+        (void)piv::select(exchanger);
+        return read_discovery(exchanger);
+    });
+    card.reference = piv::pin_to_verify(discovery);
+    PinCounter status =
+        policy.run(Repeatable::yes, recoverer, [&] { return counter_now(exchanger, card); });
+    return report_login(ctx, options, subject_of(card),
+                        status.state == State::blocked ? "locked" : "ok", report_of(ctx, status),
+                        describe(status));
+}
+
 int check_and_verify(const Context& ctx, const LoginOptions& options, Card& card, Link link,
-                     const std::optional<Secret>& pin) {
+                     const Secret& pin) {
     (void)piv::select(link.exchanger);
     card.reference = piv::pin_to_verify(read_discovery(link.exchanger));
     PinCounter before = counter_now(link.exchanger, card);
-    bool blocked = before.state == State::blocked;
-    if (options.check) {
-        return report_login(ctx, options, subject_of(card), blocked ? "locked" : "ok",
-                            report_of(ctx, before), describe(before));
-    }
-    if (blocked) {
+    if (before.state == State::blocked) {
         ctx.out.note_failure(located(
             Error(ErrorDomain::status_word, before.sw, "verify the " + pin_name(card.reference)),
             card));
@@ -197,7 +220,7 @@ int check_and_verify(const Context& ctx, const LoginOptions& options, Card& card
         return report_login(ctx, options, subject_of(card), "refused", report_of(ctx, before),
                             describe(before), why);
     }
-    return verify(ctx, options, card, link, *pin);
+    return verify(ctx, options, card, link, pin);
 }
 
 }  // namespace
@@ -214,11 +237,11 @@ int run_login_pcsc(Context& ctx, LoginOptions& options) {
                     "--slot and --token choose a PKCS#11 token; with --pcsc the card is the "
                     "one in the reader --reader chooses");
     }
-    std::optional<Secret> pin;
-    if (!options.check) {
-        pin = read_pin(options.pin, false, "PIV PIN");
-        piv::check_pin_format(*pin);
-    }
+    if (options.check)
+        return check_status(ctx, options);
+    // Without a PIN pad to fall back on, read_pin gives a PIN or throws.
+    std::optional<Secret> pin = read_pin(options.pin, false, "PIV PIN");
+    piv::check_pin_format(*pin);
     pcsc::Context pcsc_context;
     Card card;
     card.reader = select_reader(pcsc_context, ctx.options.reader);
@@ -229,7 +252,7 @@ int run_login_pcsc(Context& ctx, LoginOptions& options) {
     exchange_options.max_apdu_size = pcsc::max_apdu_size(handle);
     ApduExchanger exchanger(channel, exchange_options);
     pcsc::Transaction transaction = handle.begin_transaction();
-    return check_and_verify(ctx, options, card, Link{exchanger, channel}, pin);
+    return check_and_verify(ctx, options, card, Link{exchanger, channel}, *pin);
 }
 
 }  // namespace cac::cli

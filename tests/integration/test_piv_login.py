@@ -156,6 +156,33 @@ class LoginOverPcsc(CactoolTestCase):
                 self.assertIs(wrong["count_low"], low, wrong)
                 self.assertIs(check["count_low"], low, check)
 
+    def test_check_repeats_a_read_whose_answer_was_lost(self):
+        # The card answers its first command (SELECT) with one byte, no status word: the
+        # answer is lost, the card still in. --check sends no PIN, so the recovery checks
+        # the card, selects the application again and reads on.
+        testbed.cardctl("garbage", "1")
+        r = self.login("--check", "--json")
+        doc = self.json_of(r)
+        self.assertEqual(doc["result"], "ok")
+        self.assertEqual(doc["pin_status"]["retries_left"], self.max)
+        events = [(e["event"], e["command"][:8].upper()) for e in testbed.apdu_log()
+                  if e["event"] in ("apdu", "garbage")]
+        self.assertEqual(events[0], ("garbage", "00A40400"), events)
+        self.assertEqual(events[1], ("apdu", "00A40400"), "selected again\n%r" % events)
+        self.assertEqual(verify_apdus(), [("00200080", "63C%X" % self.max)])
+        records = [json.loads(line) for line in self.journal.read_text().splitlines()]
+        self.assertEqual([(x["kind"], x["code"], x["action"], x["outcome"]) for x in records],
+                         [("recovery", "SCARD_E_COMM_DATA_LOST", "retry", "recovered")])
+
+    def test_with_a_pin_a_lost_answer_is_not_repeated(self):
+        # The same lost answer, with a PIN: nothing is repeated, since the card may have
+        # counted the try. The first command's answer is lost, so no VERIFY is ever sent.
+        testbed.cardctl("garbage", "1")
+        r = self.login("--json", pin=testbed.DEFAULT_PIN)
+        self.assertErrorDocument(r, 7)
+        self.assertEqual(verifies_with_data(), [])
+        self.assertEqual(len([e for e in testbed.apdu_log() if e["event"] == "apdu"]), 0)
+
     def test_the_legacy_630x_count_is_read_with_a_warning(self):
         testbed.use_profile("legacy-retries.json")
         self.login(pin=WRONG_PIN)
