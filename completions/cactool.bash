@@ -20,7 +20,7 @@ _cactool_subcommand_options() {
     certs) echo "--login --force --pin-stdin --pin-env --pin-file --export --overwrite --format --validate
         --ca-file --ca-dir --at --pcsc" ;;
     login) echo "--so --check --force --pcsc --pin-stdin --pin-env --pin-file" ;;
-    readers) echo "" ;;
+    readers) echo "--probe" ;;
     watch) echo "--once --wait-card --exec" ;;
     apdu) echo "--script --expect --chain --tlv --no-get-response" ;;
     errors-report) echo "--since --until --category --code --include-context --include-rotated

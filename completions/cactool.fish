@@ -130,6 +130,9 @@ for cmd in cactool cactool-slots cactool-certs cactool-login cactool-readers cac
     complete -c $cmd -n '__cactool_using login' -l pcsc \
         -d 'Verify the PIV PIN with VERIFY over PC/SC, without a module'
 
+    complete -c $cmd -n '__cactool_using readers' -l probe \
+        -d 'Select the PIV and CAC applications and read the PIV objects free to read'
+
     complete -c $cmd -n '__cactool_using watch' -l once -d 'Stop after the first event'
     complete -c $cmd -n '__cactool_using watch' -l wait-card \
         -d 'Wait until a card is present, then exit 0 (3 on timeout)'

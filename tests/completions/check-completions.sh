@@ -62,6 +62,8 @@ cases=(
   "cactool diag --|$globals --ca-dir --ca-file --force --pin-env --pin-file --pin-stdin --sign-test --strict"
   "cactool-diag --s|--sign-test --slot --strict"
   "cactool r|readers"
+  "cactool readers --|$globals --probe"
+  "cactool-readers --p|--probe"
   "cactool w|watch"
   "cactool watch --|$globals --exec --once --wait-card"
   "cactool --c|--color --config"
