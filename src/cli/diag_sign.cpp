@@ -150,29 +150,77 @@ struct KeyUnderTest {
     const PrivateKey& key;
 };
 
-// Signs and verifies with one key; returns stop when the PIN was refused, since every
-// further key would cost the card another try.
-Next test_key(DiagState& state, const Slot& slot, const KeyUnderTest& k,
-              const std::vector<CK_MECHANISM_TYPE>& offered, const Secret* pin) {
+// The mechanism the key signs with; nullopt, with the reason reported, when it cannot be
+// tried.
+std::optional<SignMechanism> usable_mechanism(DiagState& state, const KeyUnderTest& k,
+                                              const std::vector<CK_MECHANISM_TYPE>& offered) {
     std::string name = cert_name(k.cert);
     if (!k.key.key_type || !k.cert.value) {
         state.report("signature", CheckStatus::skip,
                      !k.key.key_type ? "the key's type cannot be read"
                                      : "the certificate's value cannot be read",
                      {}, name);
-        return Next::go_on;
+        return std::nullopt;
     }
     if (k.key.can_sign == false) {
         state.report("signature", CheckStatus::skip,
                      key_name(k.key) + " is not for signing (CKA_SIGN is false)", {}, name);
-        return Next::go_on;
+        return std::nullopt;
     }
     std::optional<SignMechanism> mechanism = choose_sign_mechanism(*k.key.key_type, offered);
     if (!mechanism) {
         state.report("signature", CheckStatus::fail, no_mechanism_text(*k.key.key_type),
                      "the module cannot sign with this key: try the card's own middleware", name);
-        return Next::go_on;
     }
+    return mechanism;
+}
+
+// Checks the token's signature of `challenge` with the certificate, and reports the result.
+void report_verdict(DiagState& state, const KeyUnderTest& k, const std::string& how,
+                    const Bytes& challenge, Bytes signature) {
+    std::string name = cert_name(k.cert);
+    if (*k.key.key_type == CKK_EC) {
+        std::optional<Bytes> der = ecdsa_raw_to_der(signature);
+        if (!der) {
+            state.report("signature", CheckStatus::fail,
+                         "the token's ECDSA signature is not r and s of one length (" +
+                             std::to_string(signature.size()) + " bytes)",
+                         "the module returned a malformed signature: try another module", name);
+            return;
+        }
+        signature = std::move(*der);
+    }
+    SignatureVerdict verdict;
+    try {
+        verdict = verify_sha256_signature(*k.cert.value, challenge, signature);
+    } catch (const Error& e) {
+        state.report("signature", CheckStatus::skip, "cannot verify: " + e.message(), {}, name);
+        return;
+    }
+    if (verdict.check == SignatureCheck::verified) {
+        state.report("signature", CheckStatus::pass,
+                     "signed " + std::to_string(kChallengeBytes) + " random bytes with " +
+                         key_name(k.key) + " (" + how + "); the certificate's key verifies it",
+                     {}, name);
+        return;
+    }
+    state.report("signature", CheckStatus::fail,
+                 "a signature by " + key_name(k.key) + " does not verify with certificate \"" +
+                     name + "\" (" + id_text(k.cert.id.value_or(Bytes{})) +
+                     "): the key does not belong to the certificate" +
+                     (verdict.reason.empty() ? "" : " (" + verdict.reason + ")"),
+                 "the card holds a certificate of another key under this CKA_ID: have the card "
+                 "re-issued, or its certificate loaded again",
+                 name);
+}
+
+// Signs and verifies with one key; returns stop when the PIN was refused, since every
+// further key would cost the card another try.
+Next test_key(DiagState& state, const Slot& slot, const KeyUnderTest& k,
+              const std::vector<CK_MECHANISM_TYPE>& offered, const Secret* pin) {
+    std::optional<SignMechanism> mechanism = usable_mechanism(state, k, offered);
+    if (!mechanism)
+        return Next::go_on;
     Bytes challenge = random_bytes(kChallengeBytes);
     Bytes signature;
     try {
@@ -184,44 +232,13 @@ Next test_key(DiagState& state, const Slot& slot, const KeyUnderTest& k,
         if (pin_refused(e))
             state.ctx.out.note_failure(Error(e).with_token(slot.token->label));
         state.report("signature", CheckStatus::fail,
-                     "failed to sign with " + key_name(k.key) + ": " + e.message(), e.hint(), name);
+                     "failed to sign with " + key_name(k.key) + ": " + e.message(), e.hint(),
+                     cert_name(k.cert));
         return pin_refused(e) ? Next::stop : Next::go_on;
     }
     std::string how = mechanism_name(mechanism->type) +
                       (k.key.always_authenticate ? ", the PIN given again for this key" : "");
-    if (*k.key.key_type == CKK_EC) {
-        std::optional<Bytes> der = ecdsa_raw_to_der(signature);
-        if (!der) {
-            state.report("signature", CheckStatus::fail,
-                         "the token's ECDSA signature is not r and s of one length (" +
-                             std::to_string(signature.size()) + " bytes)",
-                         "the module returned a malformed signature: try another module", name);
-            return Next::go_on;
-        }
-        signature = std::move(*der);
-    }
-    SignatureVerdict verdict;
-    try {
-        verdict = verify_sha256_signature(*k.cert.value, challenge, signature);
-    } catch (const Error& e) {
-        state.report("signature", CheckStatus::skip, "cannot verify: " + e.message(), {}, name);
-        return Next::go_on;
-    }
-    if (verdict.check == SignatureCheck::verified) {
-        state.report("signature", CheckStatus::pass,
-                     "signed " + std::to_string(kChallengeBytes) + " random bytes with " +
-                         key_name(k.key) + " (" + how + "); the certificate's key verifies it",
-                     {}, name);
-        return Next::go_on;
-    }
-    state.report("signature", CheckStatus::fail,
-                 "a signature by " + key_name(k.key) + " does not verify with certificate \"" +
-                     name + "\" (" + id_text(k.cert.id.value_or(Bytes{})) +
-                     "): the key does not belong to the certificate" +
-                     (verdict.reason.empty() ? "" : " (" + verdict.reason + ")"),
-                 "the card holds a certificate of another key under this CKA_ID: have the card "
-                 "re-issued, or its certificate loaded again",
-                 name);
+    report_verdict(state, k, how, challenge, std::move(signature));
     return Next::go_on;
 }
 
