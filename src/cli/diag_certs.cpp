@@ -31,7 +31,9 @@ void check_private_key(DiagState& state, const Listed& l, const std::vector<Byte
         state.report("private_key", CheckStatus::pass, "the private key is on the token", {}, name);
     } else if (!keys_visible) {
         state.report("private_key", CheckStatus::skip,
-                     "unknown: the token hides its private keys until login", {}, name);
+                     "unknown: the token hides its private keys until login (--sign-test "
+                     "signs with each key)",
+                     {}, name);
     } else if (l.summary && l.summary->is_ca) {
         state.report("private_key", CheckStatus::skip, "a CA certificate: no key expected", {},
                      name);

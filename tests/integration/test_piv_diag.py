@@ -305,6 +305,33 @@ class DiagOnTheSimulatedCard(CactoolTestCase):
                 self.assertEqual({c["status"] for c in self.checks(doc, later)}, {"skip"},
                                  (option, later))
 
+    def pkcs11_tool_ids(self, object_type, login=False):
+        args = ["pkcs11-tool", "--module", self.module, "--list-objects", "--type", object_type]
+        if login:
+            args += ["--login", "--pin", testbed.DEFAULT_PIN]
+        out, _, _ = testlib.run_tool(args)
+        return {line.split(":", 1)[1].strip() for line in out.splitlines()
+                if line.strip().startswith("ID:")}
+
+    def test_a_certificate_whose_key_is_not_on_the_card_is_never_passed(self):
+        # 9A holds a certificate, but GENERAL AUTHENTICATE finds no key (6A88). OpenSC
+        # still shows a public key with 9A's ID 01 without login, and a private key after
+        # it: both made from the certificate, so neither can tell diag the key is there.
+        testbed.use_profile("key-missing.json")
+        try:
+            self.assertFalse(testbed.manifest()["slots"]["9a"]["key_on_card"])
+            public_ids = self.pkcs11_tool_ids("pubkey")
+            private_ids = self.pkcs11_tool_ids("privkey", login=True)
+            doc = self.diag()
+        finally:
+            testbed.use_profile(testbed.PROFILES / "default.json")
+        self.assertIn("01", public_ids)
+        self.assertIn("01", private_ids)
+        keys = {c["subject"]: c for c in self.checks(doc, "private_key")}
+        auth = keys["Certificate for PIV Authentication"]
+        self.assertEqual(auth["status"], "skip", auth)
+        self.assertIn("--sign-test", auth["message"])
+
     def test_pcscd_not_running(self):
         testbed.cardctl("pcscd", "stop")
         try:

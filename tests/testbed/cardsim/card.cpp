@@ -442,7 +442,7 @@ Reply Card::State::general_authenticate(const Command& cmd, bool always) {
         return challenge(cmd);
     }
     const SlotKey* slot = profile->slot(cmd.p2);
-    if (slot == nullptr) {
+    if (slot == nullptr || !slot->key_on_card) {
         return sw_only(kReferenceNotFound);
     }
     if (cmd.p1 != algorithm_id(slot->algorithm)) {

@@ -357,6 +357,23 @@ TEST_SUITE("card") {
               0x6A80);
     }
 
+    TEST_CASE("A certificate whose key is not on the card: readable, but the key is not found") {
+        Card card = fresh("key-missing");
+        select_piv(card);
+        REQUIRE(verify(card, "123456") == 0x9000);
+        Bytes container = exchange(card, apdu(0x00, 0xCB, 0x3F, 0xFF, hex("5C 03 5F C1 05"), 0));
+        REQUIRE(sw(container) == 0x9000);
+        CHECK(parse_container(body(container)).cert ==
+              der_of(slot_cert("key-missing", "9a").get()));
+        // SP 800-73-4 part 2, GENERAL AUTHENTICATE: 6A88 when the key reference holds no key.
+        Bytes command = auth_template(0x81, pkcs1_block(kMessage));
+        CHECK(sw(card.transmit(extended_apdu(0x87, 0x07, 0x9A, command, 0))) == 0x6A88);
+        // The other keys sign as before.
+        Bytes hash = digest(EVP_sha384(), kMessage);
+        CHECK(sw(exchange(card, apdu(0x00, 0x87, 0x14, 0x9E, auth_template(0x81, hash), 0))) ==
+              0x9000);
+    }
+
     TEST_CASE("9C needs a VERIFY right before each signature") {
         Card card = fresh();
         select_piv(card);

@@ -294,9 +294,9 @@ Pkey slot_key(const Source& src, const json& s, const std::string& path, const s
 SlotKey load_slot(const Source& src, std::uint8_t ref, const json& s, const Pki& pki) {
     std::string name = slot_name(ref);
     std::string path = "slots." + name + ".";
-    check_keys(
-        src, s, path,
-        {"algorithm", "key", "certificate", "compress", "not_before", "not_after", "valid_days"});
+    check_keys(src, s, path,
+               {"algorithm", "key", "key_on_card", "certificate", "compress", "not_before",
+                "not_after", "valid_days"});
     SlotKey slot;
     slot.ref = ref;
     std::string fallback = (ref == 0x9C) ? "ecc256" : (ref == 0x9E) ? "ecc384" : "rsa2048";
@@ -307,6 +307,7 @@ SlotKey load_slot(const Source& src, std::uint8_t ref, const json& s, const Pki&
     }
     slot.algorithm = *alg;
     slot.compressed = get<bool>(src, s, "compress", path, false);
+    slot.key_on_card = get<bool>(src, s, "key_on_card", path, true);
     slot.key = slot_key(src, s, path, name, *alg);
     auto cert_file = get<std::string>(src, s, "certificate", path, "generate");
     if (cert_file != "generate") {
@@ -507,6 +508,7 @@ void export_card(const Profile& p, const Pki& pki, const fs::path& dir, const st
                        {"certificate", name + ".pem"},
                        {"key", name + ".key.pem"},
                        {"compressed", s.compressed},
+                       {"key_on_card", s.key_on_card},
                        {"sha256", hex(sha256(certificate_der(s.certificate.get())))}};
     }
     write_certificate(dir / "ca.pem", pki.ca.get());

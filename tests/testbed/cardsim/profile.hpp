@@ -18,6 +18,9 @@ struct SlotKey {
     Pkey key;
     Cert certificate;
     bool compressed = false;
+    // false: the certificate is on the card but its private key is not (a key lost or
+    // never loaded); the key still exists, in the export folder, to sign the certificate.
+    bool key_on_card = true;
 };
 
 struct Profile {
