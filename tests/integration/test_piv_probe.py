@@ -84,14 +84,11 @@ def opensc_chuid():
         "opensc-tool", "-r", testbed.reader_name(),
         "-s", "00 A4 04 00 0B A0 00 00 03 08 00 00 10 00 01 00 00",
         "-s", "00 CB 3F FF 05 5C 03 5F C1 02 00"])
-    # opensc-tool prints each answer as hex lines after "Received (SW1=0x90, SW2=0x00)".
-    blocks = out.split("Received")
+    # opensc-tool prints each answer after "Received (SW1=0x90, SW2=0x00):" as lines of
+    # 16 bytes in hex, 3 columns each, then the same bytes as text.
     data = bytearray()
-    for line in blocks[-1].splitlines()[1:]:
-        hex_part = line.split("   ")[0] if "   " in line else line
-        for token in hex_part.split(":")[-1].split():
-            if len(token) == 2:
-                data.append(int(token, 16))
+    for line in out.split("Received")[-1].splitlines()[1:]:
+        data += bytes.fromhex(line[:48])
     wrapper = tlv_fields(bytes(data))
     return tlv_fields(wrapper[0x53])
 
@@ -165,6 +162,24 @@ class Probe(CactoolTestCase):
         self.assertEqual(chuid["fascn_hex"], fields[0x30].hex())
         self.assertEqual(chuid["guid"], fields[0x34].hex())
         self.assertEqual(chuid["expiration"], fields[0x35].decode())
+
+    def test_chuid_and_ccc_as_yubico_piv_tool_prints_them(self):
+        if testlib.require_tools("yubico-piv-tool"):
+            self.skipTest("yubico-piv-tool is not installed")
+        out, _, _ = testlib.run_tool(["yubico-piv-tool", "-r", testbed.reader_name(),
+                                      "-a", "status"])
+        printed = dict(line.split(":\t", 1) for line in out.splitlines()
+                       if line.startswith(("CHUID:", "CCC:")))
+        chuid_fields = tlv_fields(bytes.fromhex(printed["CHUID"].strip()))
+        ccc_fields = tlv_fields(bytes.fromhex(printed["CCC"].strip()))
+        reader, r = self.probe_json()
+        probe = reader["probe"]
+        self.assertEqual(probe["chuid"]["fascn_hex"], chuid_fields[0x30].hex())
+        self.assertEqual(probe["chuid"]["guid"], chuid_fields[0x34].hex())
+        self.assertEqual(probe["ccc"]["card_identifier"], ccc_fields[0xF0].hex())
+        self.assertEqual(probe["ccc"]["container_version"], ccc_fields[0xF1].hex())
+        self.assertEqual(probe["ccc"]["grammar_version"], ccc_fields[0xF2].hex())
+        self.assertEqual(probe["ccc"]["data_model_number"], ccc_fields[0xF5].hex())
 
     def test_default_discovery_ccc_and_key_history(self):
         reader, r = self.probe_json()
@@ -326,7 +341,17 @@ class Probe(CactoolTestCase):
     def journal_outcomes(self):
         return [record.get("outcome") for record in self.journal_records()]
 
+    def use_card_without_printed_information(self):
+        """A recovery is recorded as recovered when the read it repeats succeeds: on a card
+        without printed information, every read after the CHUID does, wherever the
+        disturbance lands (the printed information would be refused without the PIN)."""
+        folder = Path(tempfile.mkdtemp(prefix="piv-probe-profile-"))
+        profile = folder / "no-printed.json"
+        profile.write_text(json.dumps({"objects": {"printed_information": "absent"}}))
+        self.use(profile)
+
     def test_a_card_pulled_out_mid_probe_and_put_back_is_probed_to_the_end(self):
+        self.use_card_without_printed_information()
         # Every answer held back a little, so the reads after the CHUID are still to come
         # when the card vanishes on its next command and comes back.
         testbed.cardctl("delay", "300")
@@ -348,8 +373,7 @@ class Probe(CactoolTestCase):
         self.assertIn("recovered", self.journal_outcomes(), self.journal_records())
 
     def test_a_reset_mid_probe_is_recovered(self):
-        # Once the CHUID was asked for, the reset lands on a read the card answers (the
-        # printed information, refused without the PIN, comes last).
+        self.use_card_without_printed_information()
         testbed.cardctl("delay", "800")
         proc = self.start_probe("--timeout", "30")
         self.wait_for_log(lambda e: get_data_of(e) == CHUID)
