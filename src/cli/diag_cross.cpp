@@ -3,7 +3,6 @@
 // module shows for the card's token. A module that leaves a certificate out, or shows
 // other bytes for it (a stale cache, a bad parse of a compressed container), makes every
 // program using the module see the wrong card; nothing else in the report would show it.
-#include <algorithm>
 #include <ctime>
 
 #include "cli/diag.hpp"
@@ -14,83 +13,25 @@
 namespace cac::cli {
 namespace {
 
-constexpr const char* kNotExposedHint =
-    "the module does not read this certificate: update the module (OpenSC for PIV), check "
-    "its configuration, and compare with 'cactool certs --pcsc'";
-constexpr const char* kDifferentHint =
-    "the module shows a stale or wrong certificate: clear its cache (OpenSC: "
-    "~/.cache/opensc, or use_file_caching = no in opensc.conf), take the card out and put it "
-    "back; 'cactool certs --pcsc' shows what the card holds";
-
 // "9A (PIV Authentication)": what a line of this check is about.
 std::string slot_subject(const piv::CertificateSlot& slot) {
     return std::string(slot.key_ref) + " (" + std::string(slot.name) + ")";
 }
 
-std::string fingerprint(const Listed& l) {
-    if (l.summary)
-        return l.summary->sha256;
-    return l.object.value ? sha256_hex(*l.object.value) : std::string("(no value)");
-}
-
-// The PIV key reference ("9A" as 0x9A) of a container's slot.
-std::uint8_t key_reference(const piv::CertificateSlot& slot) {
-    return std::uint8_t(std::stoul(std::string(slot.key_ref), nullptr, 16));
-}
-
-struct ModuleCertificate {
-    Listed listed;
-    std::optional<std::uint8_t> key_reference;
-};
-
-std::vector<ModuleCertificate> module_certificates(DiagState& state, const Slot& slot) {
+// The token's certificates, each with the PIV key its CKA_ID or label names.
+std::vector<ModuleView> module_certificates(DiagState& state, const Slot& slot) {
     const Cryptoki& cryptoki = state.module->module.cryptoki();
     PivModule scheme = piv_module_from_manufacturer(state.module->module.info().manufacturer);
     Session session(cryptoki, slot.id);
-    std::vector<ModuleCertificate> found;
+    std::vector<ModuleView> found;
     for (Listed& l : read_token_certificates(cryptoki, session.handle())) {
         std::span<const std::uint8_t> id;
         if (l.object.id)
             id = *l.object.id;
         auto reference = piv_key_reference(id, l.object.label.value_or(""), scheme);
-        found.push_back(ModuleCertificate{std::move(l), reference});
+        found.push_back(ModuleView{l.object.value.value_or(Bytes{}), reference});
     }
     return found;
-}
-
-// One certificate of the card against the module's: the same bytes anywhere on the token
-// pass (a module may label its objects its own way); else the module's certificate for
-// the same PIV key is the card's, read wrong.
-void compare(DiagState& state, const PivCertificate& card,
-             const std::vector<ModuleCertificate>& module, const std::string& token) {
-    std::string subject = slot_subject(card.slot);
-    const Bytes& bytes = *card.listed.object.value;
-    auto same = std::find_if(module.begin(), module.end(), [&](const ModuleCertificate& m) {
-        return m.listed.object.value == bytes;
-    });
-    if (same != module.end()) {
-        state.report("certificate_views", CheckStatus::pass,
-                     "token \"" + token + "\" shows the card's certificate (SHA-256 " +
-                         fingerprint(card.listed) + ")",
-                     {}, subject);
-        return;
-    }
-    std::uint8_t reference = key_reference(card.slot);
-    auto other = std::find_if(module.begin(), module.end(), [&](const ModuleCertificate& m) {
-        return m.key_reference == reference;
-    });
-    if (other == module.end()) {
-        state.report("certificate_views", CheckStatus::fail,
-                     "the card holds this certificate (SHA-256 " + fingerprint(card.listed) +
-                         ") but the module does not expose it on token \"" + token + "\"",
-                     kNotExposedHint, subject);
-        return;
-    }
-    state.report("certificate_views", CheckStatus::fail,
-                 "the module's certificate differs from the card's: card SHA-256 " +
-                     fingerprint(card.listed) + ", module (token \"" + token + "\") SHA-256 " +
-                     fingerprint(other->listed),
-                 kDifferentHint, subject);
 }
 
 // The card in one reader, over PC/SC and through its token.
@@ -112,7 +53,7 @@ void check_reader(DiagState& state, const pcsc::Reader& reader, const Slot& slot
         }
         return;
     }
-    std::vector<ModuleCertificate> module;
+    std::vector<ModuleView> module;
     try {
         module = module_certificates(state, slot);
     } catch (const Error& e) {
@@ -131,7 +72,8 @@ void check_reader(DiagState& state, const pcsc::Reader& reader, const Slot& slot
             continue;
         }
         any = true;
-        compare(state, certificate, module, slot.token->label);
+        report(state, judge_certificate_view(certificate.slot, *certificate.listed.object.value,
+                                             module, slot.token->label));
     }
     if (!any && card_certificates.empty()) {
         state.report("certificate_views", CheckStatus::skip,

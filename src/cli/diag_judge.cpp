@@ -2,6 +2,8 @@
 
 #include <pcsclite.h>
 
+#include <algorithm>
+
 namespace cac::cli {
 namespace {
 
@@ -119,6 +121,40 @@ bool fit_for_logon(const CertificateSummary& s) {
             return true;
     }
     return false;
+}
+
+CheckResult judge_certificate_view(const piv::CertificateSlot& slot, const Bytes& card_der,
+                                   const std::vector<ModuleView>& module,
+                                   const std::string& token) {
+    std::string subject = std::string(slot.key_ref) + " (" + std::string(slot.name) + ")";
+    std::string card_sha = sha256_hex(card_der);
+    auto same = std::find_if(module.begin(), module.end(),
+                             [&](const ModuleView& m) { return m.der == card_der; });
+    if (same != module.end()) {
+        return result(
+            "certificate_views", CheckStatus::pass,
+            "token \"" + token + "\" shows the card's certificate (SHA-256 " + card_sha + ")", {},
+            subject);
+    }
+    auto reference = std::uint8_t(std::stoul(std::string(slot.key_ref), nullptr, 16));
+    auto other = std::find_if(module.begin(), module.end(),
+                              [&](const ModuleView& m) { return m.key_reference == reference; });
+    if (other == module.end()) {
+        return result("certificate_views", CheckStatus::fail,
+                      "the card holds this certificate (SHA-256 " + card_sha +
+                          ") but the module does not expose it on token \"" + token + "\"",
+                      "the module does not read this certificate: update the module (OpenSC "
+                      "for PIV), check its configuration, and compare with 'cactool certs "
+                      "--pcsc'",
+                      subject);
+    }
+    return result("certificate_views", CheckStatus::fail,
+                  "the module's certificate differs from the card's: card SHA-256 " + card_sha +
+                      ", module (token \"" + token + "\") SHA-256 " + sha256_hex(other->der),
+                  "the module shows a stale or wrong certificate: clear its cache (OpenSC: "
+                  "~/.cache/opensc, or use_file_caching = no in opensc.conf), take the card out "
+                  "and put it back; 'cactool certs --pcsc' shows what the card holds",
+                  subject);
 }
 
 }  // namespace cac::cli

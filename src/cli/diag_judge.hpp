@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/piv/slots.hpp"
 #include "core/pkcs11/slots.hpp"
 #include "core/util/error.hpp"
 #include "core/x509/certificate.hpp"
@@ -55,5 +57,19 @@ CheckResult judge_validity(const CertificateSummary& summary, const std::string&
 // Kerberos PKINIT, TLS client authentication): a certificate without the extended key
 // usage extension may serve any purpose (RFC 5280 4.2.1.12).
 bool fit_for_logon(const CertificateSummary& summary);
+
+// A certificate as the module shows it: its bytes, and the PIV key it belongs to when
+// its CKA_ID or label says (piv_key_reference).
+struct ModuleView {
+    Bytes der;
+    std::optional<std::uint8_t> key_reference;
+};
+
+// `certificate_views`: the certificate a card's container for `slot` holds (its DER)
+// against the module's certificates of the card's token. The same bytes anywhere on the
+// token pass (a module may label its objects its own way); else the module's
+// certificate for the same key differs, or there is none: both fail.
+CheckResult judge_certificate_view(const piv::CertificateSlot& slot, const Bytes& card_der,
+                                   const std::vector<ModuleView>& module, const std::string& token);
 
 }  // namespace cac::cli

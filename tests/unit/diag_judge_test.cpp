@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 #include <pcsclite.h>
 
+#include <cctype>
 #include <cstring>
+#include <filesystem>
 
 #include "cli/diag_judge.hpp"
 #include "core/x509/bundle.hpp"
@@ -34,6 +36,25 @@ constexpr const char* kCard12 =
 constexpr std::time_t kNotBefore = 1900281600;  // 2030-03-21T00:00:00Z
 constexpr std::time_t kNotAfter = 1985558399;   // 2032-12-01T23:59:59Z
 constexpr std::time_t kDay = 86400;
+
+// openssl's SHA-256 fingerprint of a test certificate (PEM), lowercase without colons.
+std::string openssl_sha256(const char* relative) {
+    std::string line =
+        test::run_command("openssl x509 -noout -fingerprint -sha256 -in " +
+                          test::shell_quoted(std::filesystem::path(CACTOOL_TESTDATA) / relative));
+    std::string hex;
+    for (char c : line.substr(line.find('=') + 1)) {
+        if (std::isxdigit(static_cast<unsigned char>(c)))
+            hex += char(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return hex;
+}
+
+constexpr const char* kCard13 = "05-parser-edge-cases/icam_card13_piv_auth_EXPIRED_2014.crt";
+
+const piv::CertificateSlot& piv_authentication() {
+    return piv::certificate_slots()[0];  // 9A
+}
 
 CertificateSummary card12_at(std::time_t now) {
     return summarize_certificate(decode_certificates(test::testdata_bytes(kCard12)).at(0), now);
@@ -142,6 +163,39 @@ TEST_SUITE("diag judging") {
         CHECK(expired.status == CheckStatus::fail);
         CHECK(expired.message == "expired on 2032-12-01T23:59:59Z");
         CHECK(expired.hint.find("renew") != std::string::npos);
+    }
+
+    TEST_CASE("certificate views: the card's bytes on the token pass, other bytes fail") {
+        REQUIRE(piv_authentication().key_ref == "9A");
+        Bytes card = decode_certificates(test::testdata_bytes(kCard12)).at(0);
+        Bytes other = decode_certificates(test::testdata_bytes(kCard13)).at(0);
+        std::string card_sha = openssl_sha256(kCard12);
+        std::string other_sha = openssl_sha256(kCard13);
+        REQUIRE(card_sha.size() == 64);
+
+        // Under any key: a module may name its objects its own way.
+        CheckResult same = judge_certificate_view(piv_authentication(), card,
+                                                  {{other, 0x9C}, {card, std::nullopt}}, "T");
+        CHECK(same.status == CheckStatus::pass);
+        CHECK(same.subject == "9A (PIV Authentication)");
+        CHECK(same.message.find(card_sha) != std::string::npos);
+
+        CheckResult differs =
+            judge_certificate_view(piv_authentication(), card, {{other, 0x9A}}, "T");
+        CHECK(differs.status == CheckStatus::fail);
+        CHECK(differs.message.find("card SHA-256 " + card_sha) != std::string::npos);
+        CHECK(differs.message.find("SHA-256 " + other_sha) != std::string::npos);
+        CHECK(differs.hint.find("cache") != std::string::npos);
+
+        // Not on the token at all, or only another key's certificate: not exposed.
+        for (const std::vector<ModuleView>& module :
+             {std::vector<ModuleView>{}, std::vector<ModuleView>{{other, 0x9E}}}) {
+            CheckResult missing = judge_certificate_view(piv_authentication(), card, module, "T");
+            CHECK(missing.status == CheckStatus::fail);
+            CHECK(missing.message.find("does not expose it") != std::string::npos);
+            CHECK(missing.message.find(card_sha) != std::string::npos);
+            CHECK_FALSE(missing.hint.empty());
+        }
     }
 
     TEST_CASE("fitness for logon by extended key usage") {
