@@ -111,18 +111,19 @@ Script read_steps(const ApduOptions& options) {
     return script;
 }
 
-// Commands that carry a PIN or PUK (ISO 7816-4 VERIFY 20, CHANGE REFERENCE DATA 24,
-// RESET RETRY COUNTER 2C) show their header only: the bytes after it never reach the
-// output, only their count.
-std::string command_text(std::span<const std::uint8_t> apdu) {
-    if (apdu.size() > 4) {
-        std::uint8_t ins = apdu[1];
-        if (ins == 0x20 || ins == 0x24 || ins == 0x2C) {
-            return to_hex(apdu.first(4)) + " <masked " + std::to_string(apdu.size() - 4) +
-                   " bytes>";
-        }
-    }
+// Commands that carry a PIN or PUK (carries_secret: VERIFY, CHANGE REFERENCE DATA, RESET
+// RETRY COUNTER) show their header only: the bytes after it never reach the output, only
+// their count. `sent` is the command's length on the wire, which the exchanger's record
+// of such a command (its header and Lc) no longer has.
+std::string command_text(std::span<const std::uint8_t> apdu, std::size_t sent) {
+    if (sent > 4 && apdu.size() >= 4 && carries_secret(apdu[1]))
+        return to_hex(apdu.first(4)) + " <masked " + std::to_string(sent - 4) + " bytes>";
     return to_hex(apdu);
+}
+
+std::string command_text(const ApduCommand& command) {
+    Bytes encoded = command.encode();
+    return command_text(encoded, encoded.size());
 }
 
 double milliseconds(std::chrono::nanoseconds duration) {
@@ -140,12 +141,12 @@ Json exchange_json(const ScriptStep& step, const ExchangeResult& result, bool tl
     Json transmissions = Json::array();
     for (const Transmission& t : result.transmissions) {
         transmissions.push_back(Json{{"purpose", std::string(to_string(t.purpose))},
-                                     {"command", command_text(t.command)},
+                                     {"command", command_text(t.command, t.sent)},
                                      {"response", to_hex(t.response)},
                                      {"duration_ms", milliseconds(t.duration)}});
     }
     const ApduResponse& response = result.response;
-    Json entry{{"line", step.line}, {"command", command_text(step.command.encode())}};
+    Json entry{{"line", step.line}, {"command", command_text(step.command)}};
     entry["response"] = result.failure ? Json(nullptr) : Json(to_hex(response.data));
     entry["sw"] = result.failure ? Json(nullptr) : Json(response.sw.hex());
     entry["meaning"] = result.failure ? Json(nullptr) : Json(response.meaning().text);
@@ -174,7 +175,7 @@ void tlv_text(const Context& ctx, const std::vector<TlvNode>& nodes, std::uint32
 
 void exchange_text(const Context& ctx, const ScriptStep& step, const ExchangeResult& result,
                    bool tlv) {
-    ctx.out.text("> " + command_text(step.command.encode()));
+    ctx.out.text("> " + command_text(step.command));
     if (result.failure)
         return;
     const ApduResponse& response = result.response;

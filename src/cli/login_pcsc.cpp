@@ -42,13 +42,6 @@ struct Card {
     piv::PinReference reference = piv::PinReference::application;
 };
 
-// The card as the commands reach it: the exchanger for the reads, the channel itself for
-// the VERIFY that carries the PIN (see core/piv/pin.hpp).
-struct Link {
-    ApduExchanger& exchanger;
-    CardChannel& channel;
-};
-
 std::string pin_name(piv::PinReference reference) {
     return reference == piv::PinReference::global ? "Global PIN" : "PIV PIN";
 }
@@ -150,13 +143,13 @@ PinCounter status_after_success(ApduExchanger& exchanger, const Card& card,
 }
 
 // The one VERIFY with the PIN, and the report of its answer.
-int verify(const Context& ctx, const LoginOptions& options, const Card& card, Link link,
-           const Secret& pin) {
-    piv::VerifyOutcome outcome = piv::verify_pin(link.channel, card.reference, pin);
+int verify(const Context& ctx, const LoginOptions& options, const Card& card,
+           ApduExchanger& exchanger, const Secret& pin) {
+    piv::VerifyOutcome outcome = piv::verify_pin(exchanger, card.reference, pin);
     const std::string operation = "verify the " + pin_name(card.reference);
     switch (outcome.result) {
         case piv::VerifyResult::correct: {
-            PinCounter after = status_after_success(link.exchanger, card, outcome.counter);
+            PinCounter after = status_after_success(exchanger, card, outcome.counter);
             return report_login(ctx, options, subject_of(card), "ok", report_of(ctx, after),
                                 describe(after));
         }
@@ -197,11 +190,11 @@ int check_status(const Context& ctx, const LoginOptions& options) {
                         describe(status));
 }
 
-int check_and_verify(const Context& ctx, const LoginOptions& options, Card& card, Link link,
-                     const Secret& pin) {
-    (void)piv::select(link.exchanger);
-    card.reference = piv::pin_to_verify(read_discovery(link.exchanger));
-    PinCounter before = counter_now(link.exchanger, card);
+int check_and_verify(const Context& ctx, const LoginOptions& options, Card& card,
+                     ApduExchanger& exchanger, const Secret& pin) {
+    (void)piv::select(exchanger);
+    card.reference = piv::pin_to_verify(read_discovery(exchanger));
+    PinCounter before = counter_now(exchanger, card);
     if (before.state == State::blocked) {
         ctx.out.note_failure(located(
             Error(ErrorDomain::status_word, before.sw, "verify the " + pin_name(card.reference)),
@@ -220,7 +213,7 @@ int check_and_verify(const Context& ctx, const LoginOptions& options, Card& card
         return report_login(ctx, options, subject_of(card), "refused", report_of(ctx, before),
                             describe(before), why);
     }
-    return verify(ctx, options, card, link, pin);
+    return verify(ctx, options, card, exchanger, pin);
 }
 
 }  // namespace
@@ -252,7 +245,7 @@ int run_login_pcsc(Context& ctx, LoginOptions& options) {
     exchange_options.max_apdu_size = pcsc::max_apdu_size(handle);
     ApduExchanger exchanger(channel, exchange_options);
     pcsc::Transaction transaction = handle.begin_transaction();
-    return check_and_verify(ctx, options, card, Link{exchanger, channel}, *pin);
+    return check_and_verify(ctx, options, card, exchanger, *pin);
 }
 
 }  // namespace cac::cli

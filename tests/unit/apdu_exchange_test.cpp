@@ -203,3 +203,40 @@ TEST_CASE("channel failures and answers without a status word are reported, not 
     CHECK(g.failure->reason().find("without a status word") != std::string::npos);
     CHECK(g.transmissions.at(0).response == hex("6F"));
 }
+
+// ISO/IEC 7816-4 11.5.6, 11.5.7, 11.5.10: VERIFY (20), CHANGE REFERENCE DATA (24) and RESET
+// RETRY COUNTER (2C) carry PINs and PUKs in their data.
+TEST_CASE("a command that carries a PIN is sent whole but kept as its header and Lc") {
+    const Bytes verify = hex("00 20 00 80 08 31 32 33 34 35 36 FF FF");
+    const Bytes change = hex("00 24 00 80 10 31 32 33 34 35 36 FF FF 36 35 34 33 32 31 FF FF");
+    FakeChannel card({hex("63 C2"), hex("90 00"), hex("90 00")});
+    ApduExchanger ex(card);
+    ExchangeResult r = ex.exchange(ApduCommand::decode(verify));
+    CHECK(card.sent[0] == verify);
+    REQUIRE(r.transmissions.size() == 1);
+    CHECK(r.transmissions[0].command == hex("00 20 00 80 08"));
+    CHECK(r.transmissions[0].sent == verify.size());
+    CHECK(r.stats.bytes_sent == verify.size());
+    CHECK(r.response.sw == StatusWord::of(0x63C2));
+
+    r = ex.exchange(ApduCommand::decode(change));
+    CHECK(card.sent[1] == change);
+    CHECK(r.transmissions[0].command == hex("00 24 00 80 10"));
+    for (const Transmission& t : r.transmissions)
+        CHECK(to_hex(t.command).find("313233") == std::string::npos);
+
+    // The extended form keeps its three length bytes.
+    r = ex.exchange(ApduCommand::make(0x00, 0x2C, 0x00, 0x80, hex("31 32 33 34 35 36 37 38"),
+                                      std::nullopt, LengthForm::extended));
+    CHECK(r.transmissions[0].command == hex("00 2C 00 80 00 00 08"));
+    CHECK(r.transmissions[0].sent == 15);
+}
+
+TEST_CASE("an empty VERIFY and other commands are kept whole") {
+    FakeChannel card({hex("63 C3"), hex("90 00")});
+    ApduExchanger ex(card);
+    CHECK(ex.exchange(ApduCommand::parse("00 20 00 80")).transmissions[0].command ==
+          hex("00 20 00 80"));
+    const Bytes select = hex("00 A4 04 00 05 A0 00 00 03 08");
+    CHECK(ex.exchange(ApduCommand::decode(select)).transmissions[0].command == select);
+}

@@ -79,19 +79,20 @@ TEST_CASE("the empty VERIFY: 6A88 and other refusals are errors with their statu
 
 TEST_CASE("VERIFY pads the PIN with FF to 8 bytes and reads the answer") {
     FakeChannel card({hex("90 00"), hex("63 C2"), hex("69 83"), hex("63 00")});
+    ApduExchanger exchanger(card);
     Secret six("123456");
-    VerifyOutcome ok = verify_pin(card, PinReference::application, six);
+    VerifyOutcome ok = verify_pin(exchanger, PinReference::application, six);
     CHECK(card.sent[0] == hex("00 20 00 80 08 31 32 33 34 35 36 FF FF"));
     CHECK(ok.result == VerifyResult::correct);
 
     Secret eight("12345678");
-    VerifyOutcome wrong = verify_pin(card, PinReference::global, eight);
+    VerifyOutcome wrong = verify_pin(exchanger, PinReference::global, eight);
     CHECK(card.sent[1] == hex("00 20 00 00 08 31 32 33 34 35 36 37 38"));
     CHECK(wrong.result == VerifyResult::incorrect);
     CHECK(wrong.counter.tries == 2);
 
-    CHECK(verify_pin(card, PinReference::application, six).result == VerifyResult::blocked);
-    VerifyOutcome unknown = verify_pin(card, PinReference::application, six);
+    CHECK(verify_pin(exchanger, PinReference::application, six).result == VerifyResult::blocked);
+    VerifyOutcome unknown = verify_pin(exchanger, PinReference::application, six);
     CHECK(unknown.result == VerifyResult::incorrect);
     CHECK_FALSE(unknown.counter.tries.has_value());
     CHECK(card.sent.size() == 4);
@@ -99,16 +100,18 @@ TEST_CASE("VERIFY pads the PIN with FF to 8 bytes and reads the answer") {
 
 TEST_CASE("VERIFY: the last wrong PIN answered 63C0 is blocked") {
     FakeChannel card({hex("63 C0")});
-    CHECK(verify_pin(card, PinReference::application, Secret("000000")).result ==
+    ApduExchanger exchanger(card);
+    CHECK(verify_pin(exchanger, PinReference::application, Secret("000000")).result ==
           VerifyResult::blocked);
 }
 
 TEST_CASE("VERIFY refuses a PIN that is not 6 to 8 digits before sending anything") {
     FakeChannel card({hex("90 00")});
+    ApduExchanger exchanger(card);
     for (const char* pin : {"", "12345", "123456789", "12345a", "1234 6"}) {
         CAPTURE(std::string(pin).size());
         try {
-            (void)verify_pin(card, PinReference::application, Secret(pin));
+            (void)verify_pin(exchanger, PinReference::application, Secret(pin));
             FAIL("a PIN of the wrong form was sent");
         } catch (const Error& e) {
             CHECK(e.is(CoreCode::usage));
@@ -119,8 +122,19 @@ TEST_CASE("VERIFY refuses a PIN that is not 6 to 8 digits before sending anythin
 
 TEST_CASE("VERIFY is sent once even when the channel fails") {
     FakeChannel card({});
-    CHECK_THROWS_AS((void)verify_pin(card, PinReference::application, Secret("123456")), Error);
+    ApduExchanger exchanger(card);
+    CHECK_THROWS_AS((void)verify_pin(exchanger, PinReference::application, Secret("123456")),
+                    Error);
     CHECK(card.sent.size() == 1);
+}
+
+TEST_CASE("VERIFY answered in pieces by a T=0 card gets its status through GET RESPONSE") {
+    FakeChannel card({hex("61 00"), hex("90 00")});
+    ApduExchanger exchanger(card);
+    CHECK(verify_pin(exchanger, PinReference::application, Secret("123456")).result ==
+          VerifyResult::correct);
+    REQUIRE(card.sent.size() == 2);
+    CHECK(card.sent[1] == hex("00 C0 00 00 00"));
 }
 
 TEST_CASE("which PIN: the Global PIN only when the discovery object makes it primary") {

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "core/util/hex.hpp"
+#include "core/util/secret.hpp"
 
 namespace cac {
 
@@ -71,6 +72,30 @@ struct ApduCommand {
     Bytes encode() const;
     // "case 4 short: CLA 00 INS A4 P1 04 P2 00 Lc 9 Le 256"
     std::string describe() const;
+};
+
+// VERIFY (20), CHANGE REFERENCE DATA (24) and RESET RETRY COUNTER (2C): the commands
+// whose data is a PIN or a PUK (ISO/IEC 7816-4 11.5.6, 11.5.7, 11.5.10). Traces, output
+// and the exchanger's records of them keep the header and Lc, never the data.
+[[nodiscard]] constexpr bool carries_secret(std::uint8_t ins) {
+    return ins == 0x20 || ins == 0x24 || ins == 0x2C;
+}
+
+// Wipes a command's data when it goes out of scope, if `when`: a copy of a command that
+// carries a PIN must not leave it in freed memory.
+class WipedData {
+  public:
+    explicit WipedData(ApduCommand& command, bool when = true) : command_(command), when_(when) {}
+    ~WipedData() {
+        if (when_)
+            wipe(command_.data.data(), command_.data.size());
+    }
+    WipedData(const WipedData&) = delete;
+    WipedData& operator=(const WipedData&) = delete;
+
+  private:
+    ApduCommand& command_;
+    bool when_;
 };
 
 }  // namespace cac

@@ -43,6 +43,32 @@ std::size_t encoded_size(const ApduCommand& cmd) {
     return size;
 }
 
+// What a Transmission keeps of `wire`, the encoding of `cmd`: all of it, or for a command
+// that carries a PIN the header and Lc only (one byte in the short form, three in the
+// extended one).
+Bytes kept_copy(const ApduCommand& cmd, const Bytes& wire) {
+    if (!carries_secret(cmd.ins) || cmd.data.empty())
+        return wire;
+    std::size_t header_and_lc = std::min(wire.size(), std::size_t(4 + (cmd.extended ? 3 : 1)));
+    return Bytes(wire.begin(), wire.begin() + long(header_and_lc));
+}
+
+// Wipes a buffer when it goes out of scope, if `when`.
+class WipedBytes {
+  public:
+    WipedBytes(Bytes& bytes, bool when) : bytes_(bytes), when_(when) {}
+    ~WipedBytes() {
+        if (when_)
+            wipe(bytes_.data(), bytes_.size());
+    }
+    WipedBytes(const WipedBytes&) = delete;
+    WipedBytes& operator=(const WipedBytes&) = delete;
+
+  private:
+    Bytes& bytes_;
+    bool when_;
+};
+
 struct LimitReached {
     std::string what;
 };
@@ -94,11 +120,14 @@ ApduResponse ApduExchanger::Run::send(const ApduCommand& cmd, TransmitPurpose pu
         throw LimitReached{"more than " + std::to_string(options.max_transmits) + " transmits"};
     Transmission t;
     t.purpose = purpose;
-    t.command = cmd.encode();
+    Bytes wire = cmd.encode();
+    WipedBytes wiped(wire, carries_secret(cmd.ins));
+    t.command = kept_copy(cmd, wire);
+    t.sent = wire.size();
     auto start = Clock::now();
-    t.response = owner_.channel_.transmit(t.command);
+    t.response = owner_.channel_.transmit(wire);
     t.duration = Clock::now() - start;
-    result_.stats.bytes_sent += t.command.size();
+    result_.stats.bytes_sent += t.sent;
     result_.stats.bytes_received += t.response.size();
     result_.stats.transmits += 1;
     const Transmission& kept = result_.transmissions.emplace_back(std::move(t));
@@ -133,6 +162,7 @@ void ApduExchanger::Run::drain(const ApduCommand& next) {
 void ApduExchanger::Run::execute(const ApduCommand& command) {
     const ExchangeOptions& options = owner_.options_;
     ApduCommand current = command;
+    WipedData wiped(current, carries_secret(current.ins));
     // A reader whose limit is the longest short APDU (4 + 1 + 255 + 1) carries none of the
     // extended ones, whatever their size.
     bool short_only = options.max_apdu_size <= kMaxShortApduSize;
@@ -157,7 +187,8 @@ void ApduExchanger::Run::execute(const ApduCommand& command) {
 // Sends every link but the last; returns the last link's answer, or nullopt when a link
 // was refused (the result then says so). `current` becomes the last link.
 std::optional<ApduResponse> ApduExchanger::Run::send_chained(ApduCommand& current) {
-    const ApduCommand whole = current;
+    ApduCommand whole = current;
+    WipedData wiped_whole(whole, carries_secret(whole.ins));
     std::span<const std::uint8_t> rest(whole.data);
     while (rest.size() > kMaxShortData) {
         ApduCommand link{std::uint8_t(whole.cla | kChainBit),
@@ -167,6 +198,7 @@ std::optional<ApduResponse> ApduExchanger::Run::send_chained(ApduCommand& curren
                          Bytes(rest.begin(), rest.begin() + kMaxShortData),
                          std::nullopt,
                          false};
+        WipedData wiped_link(link, carries_secret(link.ins));
         rest = rest.subspan(kMaxShortData);
         ApduResponse r = send(link, TransmitPurpose::chain_link);
         if (r.sw.value() != 0x9000) {
@@ -191,6 +223,8 @@ bool ApduExchanger::Run::append(const Bytes& data) {
 
 void ApduExchanger::Run::follow(ApduCommand current, ApduResponse r) {
     const ExchangeOptions& options = owner_.options_;
+    // The command's data is wiped before `current` becomes a GET RESPONSE, and at the end.
+    WipedData wiped(current, carries_secret(current.ins));
     bool resent = false;
     bool pieces = false;
     for (;;) {
@@ -207,6 +241,8 @@ void ApduExchanger::Run::follow(ApduCommand current, ApduResponse r) {
             throw LimitReached{"the answer exceeds " + std::to_string(options.max_response_bytes) +
                                " bytes"};
         }
+        if (carries_secret(current.ins))
+            wipe(current.data.data(), current.data.size());
         current = get_response(get_response_cla(current.cla), r.sw.sw2);
         resent = false;
         pieces = true;

@@ -63,7 +63,10 @@ std::string_view to_string(TransmitPurpose purpose);
 
 struct Transmission {
     TransmitPurpose purpose = TransmitPurpose::command;
+    // The command as sent; for one that carries a PIN or PUK (carries_secret), only its
+    // header and Lc: this copy outlives the exchange, and the buffer sent is wiped.
     Bytes command;
+    std::size_t sent = 0;  // the command's length on the wire
     Bytes response;
     std::chrono::nanoseconds duration{0};
 };

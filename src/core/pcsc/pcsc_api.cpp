@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 
+#include "core/apdu/command.hpp"
 #include "core/util/error.hpp"
 #include "core/util/hex.hpp"
 #include "core/util/log.hpp"
@@ -75,8 +76,7 @@ class Traced {
 bool carries_pin(std::span<const std::uint8_t> command) {
     if (command.size() <= 5)
         return false;  // no data field: cases 1 and 2 carry no PIN
-    std::uint8_t ins = command[1];
-    return ins == 0x20 || ins == 0x24 || ins == 0x2C;
+    return carries_secret(command[1]);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #include "core/piv/pin.hpp"
 
-#include <array>
+#include <algorithm>
 #include <string>
 
 #include "core/util/error.hpp"
@@ -16,7 +16,6 @@ constexpr std::uint16_t kBlocked = 0x6983;
 constexpr std::uint16_t kReferenceNotFound = 0x6A88;
 constexpr std::size_t kPaddedPin = 8;
 constexpr std::size_t kShortestPin = 6;
-constexpr std::uint32_t kCommDataLost = 0x8010002F;  // SCARD_E_COMM_DATA_LOST
 
 std::string reference_name(PinReference reference) {
     return reference == PinReference::global ? "the Global PIN" : "the PIV application PIN";
@@ -34,12 +33,6 @@ PinCounter with_tries(int tries, bool nonstandard, std::uint16_t sw) {
     counter.tries = tries;
     return counter;
 }
-
-// Wipes the APDU that carried a PIN, whichever way the transmit ends.
-struct WipedApdu {
-    std::array<std::uint8_t, 5 + kPaddedPin> bytes{};
-    ~WipedApdu() { wipe(bytes.data(), bytes.size()); }
-};
 
 }  // namespace
 
@@ -90,22 +83,20 @@ void check_pin_format(const Secret& pin) {
     }
 }
 
-VerifyOutcome verify_pin(CardChannel& channel, PinReference reference, const Secret& pin) {
+VerifyOutcome verify_pin(ApduExchanger& exchanger, PinReference reference, const Secret& pin) {
     check_pin_format(pin);
-    WipedApdu apdu;
-    apdu.bytes = {0x00, kVerify, 0x00, std::uint8_t(reference), std::uint8_t(kPaddedPin)};
-    for (std::size_t i = 0; i < kPaddedPin; ++i)
-        apdu.bytes[5 + i] = i < pin.size() ? pin.data()[i] : 0xFF;
-    Bytes answer;
+    ApduCommand command =
+        ApduCommand::make(0x00, kVerify, 0x00, std::uint8_t(reference), Bytes(kPaddedPin, 0xFF));
+    WipedData wiped(command);
+    std::copy(pin.data(), pin.data() + pin.size(), command.data.begin());
+    ExchangeResult result;
     {
         in_flight::MustFinish counted_by_the_card;
-        answer = channel.transmit(apdu.bytes);
+        result = exchanger.exchange(command);
     }
-    if (answer.size() < 2) {
-        throw Error(ErrorDomain::pcsc, kCommDataLost, "verify " + reference_name(reference),
-                    "the answer has no status word");
-    }
-    std::uint16_t sw = std::uint16_t(answer[answer.size() - 2] << 8 | answer.back());
+    if (result.failure)
+        throw *result.failure;
+    std::uint16_t sw = result.response.sw.value();
     VerifyOutcome outcome;
     outcome.counter = counter_from_status(sw, reference);
     if (outcome.counter.state == PinCounter::State::verified)

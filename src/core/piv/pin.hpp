@@ -14,11 +14,11 @@
 //   9000  after the PIN: correct; to the empty VERIFY: verified already, count not given
 //   6A88  no such PIN on this card (the Global PIN where the card has none)
 //
-// The VERIFY that carries the PIN is one transmit on the channel itself, not through the
-// exchanger: the exchanger keeps copies of every command it sends, and the APDU holding
-// the PIN must be a buffer this code wipes. The card counts the try whatever happens to
-// its answer, so the transmit is marked as work the --timeout watchdog lets finish, and
-// nothing here ever sends it twice.
+// The VERIFY that carries the PIN goes through the exchanger like any other command (a
+// T=0 card may answer it in pieces): the exchanger keeps only the header and Lc of a
+// command that carries a PIN and wipes what it sent, and the command here is wiped after
+// it. The card counts the try whatever happens to its answer, so the exchange is marked
+// as work the --timeout watchdog lets finish, and nothing here ever sends it twice.
 #pragma once
 
 #include <cstdint>
@@ -71,10 +71,10 @@ struct VerifyOutcome {
     PinCounter counter;  // what the answer said; `verified` after a correct PIN
 };
 
-// VERIFY with the PIN padded with FF to 8 bytes, sent once on `channel`, which must have
-// no answer pending (nothing left for GET RESPONSE). Checks the PIN's format first.
-// Throws the channel's error as it came (the try may have been counted), Error(usage)
-// for a PIN of the wrong form, Error(status_word) as counter_from_status does.
-VerifyOutcome verify_pin(CardChannel& channel, PinReference reference, const Secret& pin);
+// VERIFY with the PIN padded with FF to 8 bytes, exchanged once. Checks the PIN's format
+// first. Throws the channel's error as it came (the try may have been counted),
+// Error(usage) for a PIN of the wrong form, Error(status_word) as counter_from_status
+// does.
+VerifyOutcome verify_pin(ApduExchanger& exchanger, PinReference reference, const Secret& pin);
 
 }  // namespace cac::piv
