@@ -101,6 +101,14 @@ struct Bench {
         }
     }
 
+    // What the recovery took to come back: connections made (the first one included),
+    // re-enter steps run, identity checks made.
+    void check_steps(int connects, int reenters, int identities) const {
+        CHECK(fake.connects == connects);
+        CHECK(reentered == reenters);
+        CHECK(identified == identities);
+    }
+
     Bytes read() {
         return policy->run(Repeatable::yes, *recoverer,
                            [this] { return recoverer->channel().transmit(get_data); });
@@ -116,9 +124,7 @@ TEST_CASE("a card reset by another application is reconnected in place and re-en
     // The same handle, reconnected leaving the card as it is (a second reset would only
     // lose more), and no new connection.
     CHECK(bench.fake.reconnects == std::vector<DWORD>{SCARD_LEAVE_CARD});
-    CHECK(bench.fake.connects == 1);
-    CHECK(bench.reentered == 1);
-    CHECK(bench.identified == 0);
+    bench.check_steps(1, 1, 0);
     check_one_attempt(bench.recorder, "SCARD_W_RESET_CARD", RecoveryAction::reconnect,
                       Outcome::recovered);
     CHECK(bench.fake.sent.size() == 2);
@@ -129,10 +135,8 @@ TEST_CASE("a card pulled out and put back is waited for, checked and read on") {
     bench.fake.transmit_results = {SCARD_W_REMOVED_CARD};
     bench.fake.steps = {reader_is(empty), reader_is(present | 0x10000, card_atr)};
     CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
-    CHECK(bench.fake.connects == 2);
+    bench.check_steps(2, 1, 1);
     CHECK(bench.fake.reconnects.empty());
-    CHECK(bench.reentered == 1);
-    CHECK(bench.identified == 1);
     // The second wait blocks on the empty state the first one saw: no polling.
     REQUIRE(bench.fake.waits.size() == 2);
     CHECK(bench.fake.waits[0] ==
@@ -190,9 +194,7 @@ TEST_CASE("an answer lost on the way: the card is checked and entered again, the
     Bench bench;
     bench.fake.transmit_results = {SCARD_E_COMM_DATA_LOST};
     CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
-    CHECK(bench.fake.connects == 1);
-    CHECK(bench.reentered == 1);
-    CHECK(bench.identified == 1);
+    bench.check_steps(1, 1, 1);
     check_one_attempt(bench.recorder, "SCARD_E_COMM_DATA_LOST", RecoveryAction::retry,
                       Outcome::recovered);
 }
@@ -277,9 +279,7 @@ TEST_CASE("pcscd gone: a new context once it answers, then the card again") {
     CHECK(bench.paused == std::vector<std::chrono::milliseconds>{100ms, 200ms});
     CHECK(bench.fake.established == 2);  // the first context and the new one
     CHECK(bench.fake.released == 1);
-    CHECK(bench.fake.connects == 2);
-    CHECK(bench.reentered == 1);
-    CHECK(bench.identified == 1);
+    bench.check_steps(2, 1, 1);
     check_one_attempt(bench.recorder, "SCARD_E_NO_SERVICE", RecoveryAction::reestablish_context,
                       Outcome::recovered);
 }
