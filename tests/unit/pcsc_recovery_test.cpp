@@ -190,6 +190,22 @@ TEST_CASE("a card pcscd still shows present after it went is waited for in the s
                       Outcome::recovered);
 }
 
+TEST_CASE("a card pulled and put back between two of pcscd's looks is tried again unseen") {
+    // pcscd shows the card present throughout: it looked neither while the card was out
+    // nor since. The first connect's SELECT fails in the driver, and no change of state
+    // ever comes; after a short wait the card is connected again, and answers.
+    Bench bench;
+    bench.fake.transmit_results = {SCARD_W_REMOVED_CARD};
+    bench.reenter_failures = {SCARD_E_NOT_TRANSACTED};
+    bench.fake.steps = {reader_is(present, card_atr)};  // then SCARD_E_TIMEOUT: no change
+    CHECK(bench.read() == Bytes{0x53, 0x00, 0x90, 0x00});
+    bench.check_steps(3, 2, 1);
+    REQUIRE(bench.fake.wait_timeouts.size() == 2);
+    CHECK(bench.fake.wait_timeouts[1] <= 1000);  // a short look, not the whole time left
+    check_one_attempt(bench.recorder, "SCARD_W_REMOVED_CARD", RecoveryAction::reconnect,
+                      Outcome::recovered);
+}
+
 TEST_CASE("an answer lost on the way: the card is checked and entered again, then read") {
     Bench bench;
     bench.fake.transmit_results = {SCARD_E_COMM_DATA_LOST};

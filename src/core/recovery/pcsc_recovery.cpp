@@ -18,6 +18,11 @@ constexpr const char* pnp_name = "\\\\?PnP?\\Notification";
 // a reader that arrives between listing and waiting would be seen only at the deadline.
 // So a wait for the reader list lasts at most this long before the list is read again.
 constexpr milliseconds reader_list_slice{1000};
+// After a card pcscd shows present failed on the way, how long to wait for pcscd to see a
+// change before connecting again anyway. pcscd looks at a reader every 400 ms or so (vpcd),
+// and a card pulled and put back between two looks, or while a loaded machine delays
+// them, leaves no change at all to wait for.
+constexpr milliseconds unseen_change_slice{1000};
 
 // How long to wait between attempts to reach a pcscd that went away: it cannot say when
 // it is back.
@@ -212,8 +217,9 @@ void PcscRecoverer::establish(Clock::time_point deadline) {
 void PcscRecoverer::find_card_again(Clock::time_point deadline) {
     log::info("recovery", "waiting for the card to be back in \"" + reader_ + "\"");
     DWORD seen = SCARD_STATE_UNAWARE;
+    bool failed_on_the_way = false;
     for (;;) {
-        connect_when_present(seen, deadline);
+        connect_when_present(seen, deadline, failed_on_the_way);
         try {
             return check_same_card();
         } catch (const Error& e) {
@@ -222,13 +228,15 @@ void PcscRecoverer::find_card_again(Clock::time_point deadline) {
             if (!lost_on_the_way(e))
                 throw;
             card_.reset();
+            failed_on_the_way = true;
         }
     }
 }
 
-void PcscRecoverer::connect_when_present(DWORD& seen, Clock::time_point deadline) {
+void PcscRecoverer::connect_when_present(DWORD& seen, Clock::time_point deadline,
+                                         bool change_may_go_unseen) {
     for (;;) {
-        if (!wait_for_card(seen, deadline)) {
+        if (!wait_for_card(seen, deadline, change_may_go_unseen)) {
             wait_for_readers(deadline);
             seen = SCARD_STATE_UNAWARE;
             continue;
@@ -244,14 +252,21 @@ void PcscRecoverer::connect_when_present(DWORD& seen, Clock::time_point deadline
     }
 }
 
-bool PcscRecoverer::wait_for_card(DWORD& seen, Clock::time_point deadline) {
+bool PcscRecoverer::wait_for_card(DWORD& seen, Clock::time_point deadline,
+                                  bool change_may_go_unseen) {
     SCARD_READERSTATE state{};
     state.szReader = reader_.c_str();
+    milliseconds most = change_may_go_unseen ? unseen_change_slice : milliseconds(INFINITE - 1);
     for (;;) {
         state.dwCurrentState = seen;
-        LONG rv = api_.get_status_change(context_->handle(), wait_ms(deadline), &state, 1);
+        LONG rv = api_.get_status_change(context_->handle(), wait_ms(deadline, most), &state, 1);
         if (rv == SCARD_E_UNKNOWN_READER)
             return false;
+        bool card_shown = (seen & SCARD_STATE_PRESENT) && !(seen & SCARD_STATE_MUTE);
+        if (rv == SCARD_E_TIMEOUT && change_may_go_unseen && card_shown &&
+            Clock::now() < deadline) {
+            return true;  // no change seen, but a card is shown: try it again
+        }
         if (rv == SCARD_E_TIMEOUT) {
             throw error(SCARD_E_NO_SMARTCARD, "wait for the card",
                         "the card was not back in the reader within the time allowed");

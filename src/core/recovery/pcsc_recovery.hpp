@@ -103,11 +103,15 @@ class PcscRecoverer : public Recoverer {
     // Waits for a card, connects, and checks it is the same card, re-entered.
     void find_card_again(Clock::time_point deadline);
     // Connects once the reader's state differs from `seen` and shows a card.
-    void connect_when_present(DWORD& seen, Clock::time_point deadline);
+    // `change_may_go_unseen`: see wait_for_card.
+    void connect_when_present(DWORD& seen, Clock::time_point deadline, bool change_may_go_unseen);
     // Blocks until the reader's state differs from `seen` and holds a card that answered
     // its reset; `seen` is then that state. False when the reader is not there (the
-    // caller waits for the reader list to change).
-    [[nodiscard]] bool wait_for_card(DWORD& seen, Clock::time_point deadline);
+    // caller waits for the reader list to change). With `change_may_go_unseen` (the card
+    // pcscd shows failed on the way), also true when a short wait sees no change while
+    // `seen` shows a card: pcscd may have missed the card going and coming back.
+    [[nodiscard]] bool wait_for_card(DWORD& seen, Clock::time_point deadline,
+                                     bool change_may_go_unseen);
     void wait_for_readers(Clock::time_point deadline);
     void check_same_card();
     void reenter();
