@@ -57,13 +57,15 @@ Json fascn_json(const piv::Fascn& f) {
 
 Json chuid_json(const Bytes& object) {
     piv::Chuid chuid = piv::parse_chuid(object);
-    return Json{{"fascn", chuid.fascn ? fascn_json(*chuid.fascn) : Json()},
-                {"fascn_hex", hex_or_null(chuid.fascn_bytes)},
-                {"guid", hex_or_null(chuid.guid)},
-                {"expiration", chuid.expiration.empty() ? Json() : Json(chuid.expiration)},
-                {"cardholder_uuid", hex_or_null(chuid.cardholder_uuid)},
-                {"signature_present", chuid.signature_present},
-                {"warnings", chuid.warnings}};
+    return Json{
+        {"fascn", chuid.fascn ? fascn_json(*chuid.fascn) : Json()},
+        {"fascn_hex", hex_or_null(chuid.fascn_bytes)},
+        {"guid", hex_or_null(chuid.guid)},
+        {"expiration", value_or_null(chuid.expiration_date)},
+        {"expiration_as_written", chuid.expiration.empty() ? Json() : Json(chuid.expiration)},
+        {"cardholder_uuid", hex_or_null(chuid.cardholder_uuid)},
+        {"signature_present", chuid.signature_present},
+        {"warnings", chuid.warnings}};
 }
 
 Json discovery_json(const Bytes& object) {
@@ -107,7 +109,8 @@ Json printed_json(const Bytes& object) {
     return Json{{"name", value_or_null(p.name)},
                 {"employee_affiliation", value_or_null(p.employee_affiliation)},
                 {"employee_affiliation_line2", value_or_null(p.employee_affiliation_line2)},
-                {"expiration", value_or_null(p.expiration)},
+                {"expiration", value_or_null(p.expiration_date)},
+                {"expiration_as_written", value_or_null(p.expiration)},
                 {"agency_card_serial", value_or_null(p.agency_card_serial)},
                 {"issuer", value_or_null(p.issuer)},
                 {"organization_affiliation", value_or_null(p.organization_affiliation1)},
@@ -267,10 +270,16 @@ std::string text_of(const Json& value) {
     return value.is_string() ? terminal_safe(value.get<std::string>()) : "-";
 }
 
+// The date when the card wrote one, else what it wrote.
+std::string expiry_text(const Json& object) {
+    const Json& date = object["expiration"];
+    return date.is_string() ? text_of(date) : text_of(object["expiration_as_written"]);
+}
+
 std::string chuid_line(const Json& chuid) {
     std::string line = "FASC-N " + (chuid["fascn"].is_object() ? fascn_text(chuid["fascn"])
                                                                : text_of(chuid["fascn_hex"]));
-    line += ", GUID " + text_of(chuid["guid"]) + ", expires " + text_of(chuid["expiration"]);
+    line += ", GUID " + text_of(chuid["guid"]) + ", expires " + expiry_text(chuid);
     line += chuid["signature_present"].get<bool>() ? ", signed" : ", not signed";
     return line;
 }
@@ -290,7 +299,7 @@ std::string ccc_line(const Json& ccc) {
 
 std::string printed_line(const Json& printed) {
     return text_of(printed["name"]) + ", " + text_of(printed["employee_affiliation"]) +
-           ", expires " + text_of(printed["expiration"]) + ", issuer " + text_of(printed["issuer"]);
+           ", expires " + expiry_text(printed) + ", issuer " + text_of(printed["issuer"]);
 }
 
 std::string key_history_line(const Json& history) {

@@ -161,7 +161,10 @@ class Probe(CactoolTestCase):
         fields = opensc_chuid()
         self.assertEqual(chuid["fascn_hex"], fields[0x30].hex())
         self.assertEqual(chuid["guid"], fields[0x34].hex())
-        self.assertEqual(chuid["expiration"], fields[0x35].decode())
+        written = fields[0x35].decode()
+        self.assertEqual(chuid["expiration_as_written"], written)
+        self.assertEqual(chuid["expiration"],
+                         f"{written[0:4]}-{written[4:6]}-{written[6:8]}")  # RFC 3339 full-date
 
     def test_chuid_and_ccc_as_yubico_piv_tool_prints_them(self):
         if testlib.require_tools("yubico-piv-tool"):
@@ -223,7 +226,12 @@ class Probe(CactoolTestCase):
         self.assertEqual(printed["employee_affiliation"], "Test")
         self.assertEqual(printed["agency_card_serial"], "0000000001")
         self.assertEqual(printed["issuer"], "cactool test")
-        self.assertEqual(len(printed["expiration"]), 9)
+        self.assertEqual(len(printed["expiration_as_written"]), 9)
+        written = printed["expiration_as_written"]
+        months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
+                  "DEC"]
+        self.assertEqual(printed["expiration"], "%s-%02d-%s" % (
+            written[0:4], months.index(written[4:7].upper()) + 1, written[7:9]))
         self.assertEqual(printed["warnings"], [])
 
     def icam_profile(self):
@@ -250,7 +258,8 @@ class Probe(CactoolTestCase):
         self.assertEqual(chuid["fascn"]["agency_code"], "4700")
         self.assertEqual(chuid["fascn"]["system_code"], "0257")
         self.assertEqual(chuid["guid"], "94e28c6884db44db8a0ef502d6689b14")
-        self.assertEqual(chuid["expiration"], "20321202")
+        self.assertEqual(chuid["expiration"], "2032-12-02")
+        self.assertEqual(chuid["expiration_as_written"], "20321202")
         self.assertEqual(chuid["cardholder_uuid"], "db17539147494a32977d7a3843775e8a")
         self.assertTrue(chuid["signature_present"])
         # ccc_5FC107.txt.

@@ -138,6 +138,7 @@ TEST_CASE("CHUID of the G+D trace: blank expiration, empty signature") {
     CHECK(c.fascn->digits() == "99999999999999111234567890199991");
     CHECK(c.guid == hex("12 34 56 78 9A BC DE F0 12 34 56 78 9A BC DE F0"));
     CHECK(c.expiration == "        ");
+    CHECK_FALSE(c.expiration_date);
     CHECK_FALSE(c.signature_present);
     bool said_unsigned = false;
     bool said_expiry = false;
@@ -159,6 +160,7 @@ TEST_CASE("CHUID of ICAM card 46 (raw object, no 53) and card 02 (PIV-I)") {
     CHECK(c46.fascn->credential_number.substr(0, 4) == "0000");
     CHECK(c46.guid == hex("94 E2 8C 68 84 DB 44 DB 8A 0E F5 02 D6 68 9B 14"));
     CHECK(c46.expiration == "20321202");
+    CHECK(c46.expiration_date == "2032-12-02");
     CHECK(c46.cardholder_uuid == hex("DB 17 53 91 47 49 4A 32 97 7D 7A 38 43 77 5E 8A"));
     CHECK(c46.signature_present);
     CHECK(c46.signature_length == 2115);

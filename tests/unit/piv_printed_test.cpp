@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "core/piv/dates.hpp"
 #include "core/piv/printed.hpp"
 #include "core/util/error.hpp"
 #include "core/util/hex.hpp"
@@ -27,6 +28,7 @@ TEST_CASE("printed information: ICAM card 46") {
     CHECK(printed.name == "ICAM Card 46 Golden FIPS 201-2 PIV");
     CHECK(printed.employee_affiliation == "4700");
     CHECK(printed.expiration == "2032DEC02");
+    CHECK(printed.expiration_date == "2032-12-02");
     CHECK(printed.agency_card_serial == "123456789");
     CHECK(printed.issuer == "ICAM Test Cards");
     CHECK(printed.organization_affiliation1 == "ICAM Test Cards     ");
@@ -65,7 +67,7 @@ TEST_CASE("printed information: dates not YYYYMMMDD and over-long fields are war
     CHECK(printed.expiration == "20321202");
     CHECK(printed.issuer == std::string(16, 'A'));
     REQUIRE(printed.warnings.size() == 2);
-    CHECK(printed.warnings[0] == "the expiration date (04) is not YYYYMMMDD");
+    CHECK(printed.warnings[0] == "the expiration date (04) is not a date written YYYYMMMDD");
     CHECK(printed.warnings[1].find("over 15") != std::string::npos);
 }
 
@@ -79,4 +81,27 @@ TEST_CASE("printed information: the SP 800-73-1 second affiliation line is read"
 TEST_CASE("printed information: nothing readable is a parse error") {
     CHECK_THROWS_AS(piv::parse_printed_information(Bytes{}), Error);
     CHECK_THROWS_AS(piv::parse_printed_information(test::hex_bytes("01 22 49 43")), Error);
+}
+
+// The two date forms of SP 800-73-4 part 1 (CHUID tag 35: YYYYMMDD; printed information
+// tag 04: YYYYMMMDD), and the days the Gregorian calendar has.
+TEST_CASE("PIV dates as RFC 3339 full-dates") {
+    CHECK(piv::date_from_yyyymmdd("20321202") == "2032-12-02");
+    CHECK(piv::date_from_yyyymmdd("20240229") == "2024-02-29");  // a leap year
+    CHECK(piv::date_from_yyyymmdd("20000229") == "2000-02-29");  // divisible by 400
+    CHECK_FALSE(piv::date_from_yyyymmdd("21000229"));            // by 100, not 400
+    CHECK_FALSE(piv::date_from_yyyymmdd("20230229"));
+    CHECK_FALSE(piv::date_from_yyyymmdd("20320431"));  // April has 30 days
+    CHECK_FALSE(piv::date_from_yyyymmdd("20321300"));
+    CHECK_FALSE(piv::date_from_yyyymmdd("2032120"));
+    CHECK_FALSE(piv::date_from_yyyymmdd("        "));  // the blank date some cards write
+    CHECK_FALSE(piv::date_from_yyyymmdd("2032-1-2"));
+    CHECK_FALSE(piv::date_from_yyyymmdd("+0321202"));
+
+    CHECK(piv::date_from_yyyymmmdd("2032DEC02") == "2032-12-02");
+    CHECK(piv::date_from_yyyymmmdd("2030jan31") == "2030-01-31");
+    CHECK_FALSE(piv::date_from_yyyymmmdd("2030FEB30"));
+    CHECK_FALSE(piv::date_from_yyyymmmdd("2030DEK02"));
+    CHECK_FALSE(piv::date_from_yyyymmmdd("20301202"));
+    CHECK_FALSE(piv::date_from_yyyymmmdd("2032DEC2 "));
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/piv/dates.hpp"
 #include "core/piv/flat_tlv.hpp"
 #include "core/util/error.hpp"
 
@@ -27,11 +28,9 @@ void read_fascn(const TlvNode& node, Chuid& out) {
 
 void read_expiration(const TlvNode& node, Chuid& out) {
     out.expiration.assign(node.value.begin(), node.value.end());
-    bool digits = out.expiration.size() == 8 &&
-                  std::all_of(out.expiration.begin(), out.expiration.end(),
-                              [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-    if (!digits)
-        out.warnings.push_back("the expiration date (35) is not YYYYMMDD");
+    out.expiration_date = date_from_yyyymmdd(out.expiration);
+    if (!out.expiration_date)
+        out.warnings.push_back("the expiration date (35) is not a date written YYYYMMDD");
 }
 
 void read_field(const TlvNode& node, Chuid& out) {

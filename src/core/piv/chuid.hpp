@@ -33,13 +33,14 @@ struct Fascn {
 Fascn decode_fascn(std::span<const std::uint8_t> bytes);
 
 struct Chuid {
-    Bytes fascn_bytes;                  // tag 30, as stored
-    std::optional<Fascn> fascn;         // decoded, when it decodes
-    Bytes guid;                         // tag 34 (16 bytes)
-    std::string expiration;             // tag 35, YYYYMMDD as written; "" when absent
-    Bytes cardholder_uuid;              // tag 36, optional
-    bool signature_present = false;     // tag 3E holds bytes
-    std::size_t signature_length = 0;   // tag 3E's length
+    Bytes fascn_bytes;                           // tag 30, as stored
+    std::optional<Fascn> fascn;                  // decoded, when it decodes
+    Bytes guid;                                  // tag 34 (16 bytes)
+    std::string expiration;                      // tag 35, YYYYMMDD as written; "" when absent
+    std::optional<std::string> expiration_date;  // the same as YYYY-MM-DD, when it is a date
+    Bytes cardholder_uuid;                       // tag 36, optional
+    bool signature_present = false;              // tag 3E holds bytes
+    std::size_t signature_length = 0;            // tag 3E's length
     std::vector<std::string> warnings;  // tolerated oddities: empty signature, 3D, truncation
 };
 

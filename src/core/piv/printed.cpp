@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "core/piv/dates.hpp"
 #include "core/piv/flat_tlv.hpp"
 
 namespace cac::piv {
@@ -39,22 +40,6 @@ const Field* field_of(std::uint32_t tag) {
     return nullptr;
 }
 
-// YYYYMMMDD: four digits, a month's three-letter English abbreviation, two digits.
-bool is_printed_date(const std::string& text) {
-    static constexpr std::array<const char*, 12> kMonths{"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                                         "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
-    auto digits = [&](std::size_t from, std::size_t count) {
-        return std::all_of(text.begin() + from, text.begin() + from + count,
-                           [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-    };
-    if (text.size() != 9 || !digits(0, 4) || !digits(7, 2))
-        return false;
-    std::string month = text.substr(4, 3);
-    for (char& c : month)
-        c = char(std::toupper(static_cast<unsigned char>(c)));
-    return std::find(kMonths.begin(), kMonths.end(), month) != kMonths.end();
-}
-
 void read_field(const TlvNode& node, PrintedInformation& out) {
     const Field* field = field_of(node.tag);
     if (!field)
@@ -67,8 +52,11 @@ void read_field(const TlvNode& node, PrintedInformation& out) {
     }
     if (node.tag == 0x03)
         out.warnings.push_back("an employee affiliation line 2 (03), from SP 800-73-1");
-    if (node.tag == 0x04 && !is_printed_date(text))
-        out.warnings.push_back("the expiration date (04) is not YYYYMMMDD");
+    if (node.tag == 0x04) {
+        out.expiration_date = date_from_yyyymmmdd(text);
+        if (!out.expiration_date)
+            out.warnings.push_back("the expiration date (04) is not a date written YYYYMMMDD");
+    }
     out.*field->target = std::move(text);
 }
 

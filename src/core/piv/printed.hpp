@@ -21,6 +21,7 @@ struct PrintedInformation {
     std::optional<std::string> employee_affiliation;        // 02
     std::optional<std::string> employee_affiliation_line2;  // 03 (SP 800-73-1)
     std::optional<std::string> expiration;                  // 04, as written
+    std::optional<std::string> expiration_date;             // the same as YYYY-MM-DD
     std::optional<std::string> agency_card_serial;          // 05
     std::optional<std::string> issuer;                      // 06
     std::optional<std::string> organization_affiliation1;   // 07
@@ -30,8 +31,8 @@ struct PrintedInformation {
 
 // Reads the object: the value of its 53 wrapper or the whole object. Text is kept as the
 // card wrote it, padding included (the caller makes it safe to print). A missing
-// mandatory field, a field over table 13's length, a date not YYYYMMMDD, or a truncated
-// object is a warning. Throws Error(parse_error) when no TLV at all can be read.
+// mandatory field, a field over table 13's length, a date that is not one written YYYYMMMDD, or a
+// truncated object is a warning. Throws Error(parse_error) when no TLV at all can be read.
 PrintedInformation parse_printed_information(std::span<const std::uint8_t> object);
 
 }  // namespace cac::piv
