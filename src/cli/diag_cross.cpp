@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "cli/diag.hpp"
+#include "core/piv/application.hpp"
 #include "core/pkcs11/session.hpp"
 #include "core/recovery/pcsc_recovery.hpp"
 #include "core/x509/piv_slot.hpp"
@@ -41,7 +42,7 @@ void check_reader(DiagState& state, const pcsc::Reader& reader, const Slot& slot
         PcscRecoverer card(pcsc::Context(), reader.name);
         card_certificates = read_piv_certificates(state.ctx, card, std::time(nullptr));
     } catch (const Error& e) {
-        if (e.is(ErrorDomain::status_word, 0x6A82)) {
+        if (piv::is_no_piv_application(e)) {
             state.report("certificate_views", CheckStatus::skip,
                          "the card has no PIV application: its containers cannot be read to "
                          "compare",

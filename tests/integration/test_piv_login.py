@@ -194,6 +194,30 @@ class LoginOverPcsc(CactoolTestCase):
         self.assertEqual(doc["pin_status"]["retries_left"], tries)
         self.assertIn("63Cx", r.stderr, "no warning about the nonstandard count")
 
+    def test_a_card_without_piv_is_not_found_with_a_hint_about_the_application(self):
+        # The no-piv profile answers SELECT of the PIV AID (SP 800-73-4 part 2, 3.1.1) with
+        # 6A82, ISO/IEC 7816-4's "no such application": SPEC.md's exit 3 (not found), not
+        # the empty-slot hint that 6A82 to GET DATA earns.
+        testbed.use_profile("no-piv.json")
+        testbed.apdu_log(clear=True)
+        runs = {"login": self.login("--check", "--json"),
+                "certs": testlib.run_cactool(
+                    ["--journal", self.journal, "--reader", "0", "certs", "--pcsc", "--json"],
+                    self.env)}
+        selects = [e["response"].upper() for e in testbed.apdu_log()
+                   if e.get("event") == "apdu" and e["command"].upper().startswith("00A40400")]
+        self.assertTrue(selects)
+        self.assertTrue(all(sw.endswith("6A82") for sw in selects), selects)
+        self.assertEqual(verify_apdus(), [])
+        for name, result in runs.items():
+            with self.subTest(name):
+                error = self.assertErrorDocument(result, 3)
+                self.assertEqual(error["name"], "CACTOOL_NOT_FOUND")
+                self.assertIn("no PIV application", error["message"])
+                self.assertIn("no PIV application", error["hint"])
+                self.assertIn("readers --probe", error["hint"])
+                self.assertNotIn("empty PIV slot", error["hint"])
+
     def test_a_global_pin_primary_card_gets_verify_p2_00(self):
         testbed.use_profile("global-pin.json")
         testbed.apdu_log(clear=True)

@@ -154,13 +154,27 @@ TEST_CASE("templates cards really sent, odd ones included") {
 }
 
 TEST_CASE("SELECT refused: the status word; the card gone: the PC/SC error unchanged") {
-    ScriptedCard refusing({{kSelect, hex("6A 82")}});
+    // ISO/IEC 7816-4: 6A82 to SELECT by name is "no such application": not found, with
+    // a hint about the application rather than the taxonomy's empty-slot one.
+    ScriptedCard missing({{kSelect, hex("6A 82")}});
+    ApduExchanger to_missing(missing);
+    try {
+        (void)piv::select(to_missing);
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.is(CoreCode::not_found));
+        CHECK(piv::is_no_piv_application(e));
+        CHECK(e.hint().find("no PIV application") != std::string::npos);
+        CHECK(e.hint().find("readers --probe") != std::string::npos);
+    }
+    ScriptedCard refusing({{kSelect, hex("69 85")}});
     ApduExchanger exchanger(refusing);
     try {
         (void)piv::select(exchanger);
         FAIL("no error");
     } catch (const Error& e) {
-        CHECK(e.is(ErrorDomain::status_word, 0x6A82));
+        CHECK(e.is(ErrorDomain::status_word, 0x6985));
+        CHECK_FALSE(piv::is_no_piv_application(e));
     }
     ScriptedCard gone({});
     ApduExchanger to_nothing(gone);

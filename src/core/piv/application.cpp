@@ -109,16 +109,26 @@ ApplicationTemplate parse_application_template(std::span<const std::uint8_t> res
 }
 
 ApplicationTemplate select(ApduExchanger& exchanger) {
-    const std::string operation = "select the PIV application";
+    const std::string operation(kSelectOperation);
     ApduCommand command =
         ApduCommand::make(0x00, 0xA4, 0x04, 0x00, Bytes(kPivAid.begin(), kPivAid.end()), 256);
     ApduResponse response = detail::exchange_checked(exchanger, command, operation);
+    // 6A82 to SELECT means the application is missing, which is not what the same status
+    // word means to GET DATA (an empty slot): a card that is not a PIV card is "not found"
+    // (exit 3), with a hint of its own.
     if (response.sw.value() == kNotFound)
-        throw Error(ErrorDomain::status_word, kNotFound, operation,
-                    "the card has no PIV application");
+        throw Error(CoreCode::not_found, operation,
+                    "the card has no PIV application (it answered SW 6A82)")
+            .with_hint(
+                "this card has no PIV application: it may be a CAC-only or another kind of "
+                "card; see 'cactool readers --probe'");
     if (response.sw.value() != kSuccess)
         throw Error(ErrorDomain::status_word, response.sw.value(), operation);
     return parse_application_template(response.data);
+}
+
+bool is_no_piv_application(const Error& error) {
+    return error.is(CoreCode::not_found) && error.operation() == kSelectOperation;
 }
 
 ApduCommand get_data_command(std::uint32_t tag) {

@@ -19,9 +19,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/apdu/exchange.hpp"
+#include "core/util/error.hpp"
 #include "core/util/hex.hpp"
 
 namespace cac::piv {
@@ -51,10 +53,17 @@ struct ApplicationTemplate {
 // same). Tolerates the length byte 80 that some applets write for a 128-byte template.
 ApplicationTemplate parse_application_template(std::span<const std::uint8_t> response);
 
+// The operation named by select()'s errors.
+inline constexpr std::string_view kSelectOperation = "select the PIV application";
+
 // SELECT the PIV application (00 A4 04 00 0B <kPivAid> 00) through the exchanger (61xx is
-// handled there). Throws cac::Error: the channel's transport error as is, or
-// Error(ErrorDomain::status_word, SW) when the card refuses (6A82: no PIV application).
+// handled there). Throws cac::Error: the channel's transport error as is,
+// Error(CoreCode::not_found) with a hint of its own when the card answers 6A82 (no PIV
+// application), or Error(ErrorDomain::status_word, SW) for another refusal.
 ApplicationTemplate select(ApduExchanger& exchanger);
+
+// Whether `error` is select()'s "the card has no PIV application".
+bool is_no_piv_application(const Error& error);
 
 // The GET DATA command for one object: 00 CB 3F FF Lc 5C <tag bytes> 00.
 ApduCommand get_data_command(std::uint32_t tag);
