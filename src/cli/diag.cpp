@@ -176,8 +176,9 @@ Watchdog::Clock::duration time_used(Watchdog::Clock::time_point start,
 }
 
 // Runs stack_steps on a thread of their own and waits for them within the time bound.
-// Returns the step that did not finish (its call still in flight), or nullopt when they
-// all did. A check's own error it cannot handle is rethrown here.
+// Returns the step that did not finish (its call still in flight; stack_steps.size() for
+// the closing of the module and PC/SC), or nullopt when they all did. A check's own error it cannot
+// handle is rethrown here.
 //
 // The --timeout watchdog would also end a stuck run, but by replacing the report with one
 // error, losing every check already done; here the stuck check becomes a failed check of
@@ -205,6 +206,16 @@ std::optional<std::size_t> run_checks(const Context& ctx, DiagState& state) {
                 state.begin_check();
                 stack_steps[i].run(state);
             }
+            // Closing the module (C_Finalize) and the PC/SC context may hang as well as
+            // any other call: done here, under the same bound, rather than by the
+            // destructors after the report, where nothing would bound them.
+            {
+                std::lock_guard lock(progress->mutex);
+                progress->current = stack_steps.size();
+            }
+            state.begin_check();
+            state.module.reset();
+            state.pcsc.reset();
         } catch (...) {
             error = std::current_exception();
         }
@@ -271,20 +282,20 @@ int run_diag(Context& ctx, const DiagOptions& options) {
         std::string call = stuck_call->operation();
         std::int64_t ms = state.check_duration_ms();
         std::vector<CheckResult> done = state.results(true);
-        done.push_back(CheckResult{std::string(stack_steps[*stuck].id),
-                                   CheckStatus::fail,
-                                   stuck_call->message(),
-                                   stuck_hint(call),
-                                   {},
-                                   ms});
+        // Closing what the checks opened counts as the module's.
+        std::string stuck_id(*stuck < stack_steps.size() ? stack_steps[*stuck].id : "module");
+        done.push_back(CheckResult{
+            stuck_id, CheckStatus::fail, stuck_call->message(), stuck_hint(call), {}, ms});
         for (std::size_t i = *stuck + 1; i < stack_steps.size(); ++i) {
-            done.push_back(CheckResult{
-                std::string(stack_steps[i].id),
-                CheckStatus::skip,
-                "not run: the " + std::string(stack_steps[*stuck].id) + " check never finished",
-                {},
-                {},
-                0});
+            // Without --sign-test its checks report nothing, not even a skip.
+            if (stack_steps[i].run == check_sign_test && !options.sign_test)
+                continue;
+            done.push_back(CheckResult{std::string(stack_steps[i].id),
+                                       CheckStatus::skip,
+                                       "not run: the " + stuck_id + " check never finished",
+                                       {},
+                                       {},
+                                       0});
         }
         // The checks' thread is gone for good; the local checks report into a state of
         // their own.

@@ -134,6 +134,8 @@ class Timeout(base.FaultModuleTestCase):
             self.assertEqual(checks[later]["status"], "skip", later)
             self.assertIn("module check never finished", checks[later]["message"])
         self.assertEqual(checks["journal"]["status"], "pass")
+        # Not asked for (--sign-test): not even a skip.
+        self.assertNotIn("login", checks)
         counted = {s: sum(c["status"] == s for c in doc["checks"])
                    for s in ("pass", "warn", "fail", "skip")}
         self.assertEqual(doc["summary"], counted)
@@ -141,6 +143,22 @@ class Timeout(base.FaultModuleTestCase):
         self.assertEqual(self.logged_calls("C_Initialize"), [])
         self.assertEqual([(x["kind"], x["code"]) for x in self.journal_records()],
                          [("error", "CACTOOL_TIMEOUT")])
+
+    def test_diag_bounds_the_module_closing_too(self):
+        # C_Finalize comes after every check; stuck there, the run used to print its
+        # report and then wait for the module as long as the module liked.
+        env = self.fault_env(faults=[{"function": "C_Finalize", "delay_ms": STUCK_MS}])
+        r, took = self.run_diag(env, "--json", "--timeout", "2")
+        doc = self.json_of(r, EXIT_DIAG_FAILED)
+        self.assertLess(took, STUCK_MS / 1000 / 2, "the run was not cut short")
+        module = [c for c in doc["checks"] if c["id"] == "module" and c["status"] == "fail"]
+        self.assertEqual(len(module), 1, doc)
+        self.assertIn("C_Finalize", module[0]["message"])
+        # Every check before it ran to its end: the token's certificates were listed.
+        self.assertIn("pass", [c["status"] for c in doc["checks"] if c["id"] == "certificates"])
+        self.assertTrue(self.logged_calls("C_FindObjects"))
+        self.assertEqual(doc["checks"][-1]["id"], "journal")
+        self.assertEqual(self.logged_calls("C_Finalize"), [])
 
     def test_diag_in_text_keeps_the_checks_done_before_a_stuck_call(self):
         env = self.fault_env(faults=[{"function": "C_GetSlotList", "delay_ms": STUCK_MS}])
