@@ -202,7 +202,12 @@ void check_journal(DiagState& state) {
     try {
         scan_journal(path, false, [&](const JournalRecord& record) { report.add(record); });
     } catch (const Error& e) {
-        state.report("journal", CheckStatus::warn, e.message(), e.hint(), path);
+        std::string hint = e.hint();
+        if (hint.empty())
+            hint =
+                "--journal, CACTOOL_JOURNAL or the configuration's journal names what cannot "
+                "be read as a journal; point it at a file";
+        state.report("journal", CheckStatus::warn, e.message(), hint, path);
         return;
     }
     std::uint64_t failures = report.totals().failures();
@@ -211,13 +216,21 @@ void check_journal(DiagState& state) {
                      path);
         return;
     }
+    // The code with the most failures (by_code() ranks by records, recovery attempts
+    // included), and the hint of that very code: the most frequent hint overall may
+    // belong to other codes that merely tie with it.
     std::vector<CodeBucket> codes = report.by_code();
+    const CodeBucket& top =
+        *std::max_element(codes.begin(), codes.end(), [](const CodeBucket& a, const CodeBucket& b) {
+            return a.tally.failures() < b.tally.failures();
+        });
     std::string message = std::to_string(failures) + " error" + (failures == 1 ? "" : "s") +
-                          " in the last 24 hours, most often " + codes.front().code + " (" +
-                          std::to_string(codes.front().tally.failures()) + ")" +
+                          " in the last 24 hours, most often " + top.code + " (" +
+                          std::to_string(top.tally.failures()) + ")" +
                           recurring_text(report.patterns());
-    std::vector<HintCount> hints = report.hints(1);
-    std::string hint = hints.empty() ? "" : hints.front().hint + "; ";
+    std::string hint(lookup_taxonomy(top.domain, top.value).hint);
+    if (!hint.empty())
+        hint += "; ";
     state.report("journal", CheckStatus::warn, message,
                  hint + "'cactool errors-report --since 24h' tells more", path);
 }

@@ -479,6 +479,42 @@ class ErrorsReportTest(unittest.TestCase):
         self.assertEqual([b["module"] for b in doc["by_module"]], [str(missing)])
         self.assertEqual([p["code"] for p in doc["patterns"]], ["CACTOOL_MODULE_NOT_FOUND"])
 
+    def diag_journal_check(self, journal):
+        # No module and no pcscd (a socket name of this test's own, so the machine's pcscd
+        # is never asked): only the journal check matters here.
+        env = dict(self.env, PCSCLITE_CSOCK_NAME=str(self.dir / "no-pcscd.comm"))
+        r = testlib.run_cactool(["--journal", journal, "--module", self.dir / "none.so",
+                                 "--json", "diag"], env)
+        checks = [c for c in r.json()["checks"] if c["id"] == "journal"]
+        self.assertEqual(len(checks), 1, r.describe())
+        return checks[0]
+
+    def test_diag_gives_the_hint_of_the_code_it_names(self):
+        # One failure of each: the code named is a tie, and the hint must be that code's
+        # (the timeout's speaks of --timeout, the wrong PIN's of the PIN), not whichever
+        # hint sorts first among the codes seen.
+        timeout = ("CACTOOL_TIMEOUT", 16, "core", "communication", "error", "none")
+        now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+        write_journal(self.journal, [record(now, timeout, "C_Sign"),
+                                     record(now, PIN, "C_Login")])
+        check = self.diag_journal_check(self.journal)
+        self.assertEqual(check["status"], "warn", check)
+        named = [c for c in ("CACTOOL_TIMEOUT", "CKR_PIN_INCORRECT") if c in check["message"]]
+        self.assertEqual(len(named), 1, check)
+        if named == ["CACTOOL_TIMEOUT"]:
+            self.assertIn("--timeout", check["hint"])
+            self.assertNotIn("PIN", check["hint"])
+        else:
+            self.assertIn("PIN", check["hint"])
+            self.assertNotIn("--timeout", check["hint"])
+
+    def test_diag_says_how_to_mend_a_journal_that_is_a_folder(self):
+        folder = self.dir / "journal-folder"
+        folder.mkdir()
+        check = self.diag_journal_check(folder)
+        self.assertEqual(check["status"], "warn", check)
+        self.assertIn("point it at a file", check["hint"])
+
     def test_busybox_link(self):
         link = self.dir / "cactool-errors-report"
         os.symlink(testlib.cactool_path(), link)
