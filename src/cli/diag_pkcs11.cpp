@@ -1,5 +1,6 @@
 // diag's PKCS#11 checks: the modules that can be found and loaded, the tokens of the one
 // in use set against the cards PC/SC sees, and the PIN status of each token.
+#include <algorithm>
 #include <filesystem>
 
 #include "cli/diag.hpp"
@@ -57,6 +58,26 @@ void open_chosen(DiagState& state, const ModuleChoice& choice) {
 }
 
 // The cross-check of the two views: a card PC/SC sees should be a token of the module.
+// Why the module may show no token, from what the PC/SC checks found: a module reaches
+// the cards through pcscd, so the first broken layer below it is the one to name.
+std::string no_token_hint(DiagState& state) {
+    if (!state.pcsc)
+        return "pcscd is not reachable (see the pcscd check), and the module reaches the cards "
+               "through it";
+    if (state.readers) {
+        bool card = std::any_of(state.readers->begin(), state.readers->end(),
+                                [](const pcsc::Reader& r) { return !r.atr.empty(); });
+        if (!card)
+            return "insert the card (PC/SC sees none)";
+    }
+    for (const CheckResult& r : state.results()) {
+        if (r.id == "card_access" && r.status == CheckStatus::fail)
+            return "the card cannot be reached (see the card_access check)";
+    }
+    return "the card is in, but the module shows no token for it: the module may not support "
+           "it";
+}
+
 void check_cards_against_tokens(DiagState& state) {
     if (!state.readers) {
         state.report("card_token", CheckStatus::skip, "the readers could not be read over PC/SC");
@@ -181,7 +202,8 @@ void check_tokens(DiagState& state) {
         return;
     }
     bool any = false;
-    bool unsupported = false;
+    // A slot that failed is reported, with its own hint; "no token" would count it twice.
+    bool slot_failed = false;
     bool uninitialised = false;
     for (const Slot& slot : state.slots) {
         std::string about = "slot " + std::to_string(slot.id);
@@ -189,12 +211,13 @@ void check_tokens(DiagState& state) {
             about += " (" + slot.info->description + ")";
         if (slot.error && slot.error->is(ErrorDomain::pkcs11, CKR_TOKEN_NOT_RECOGNIZED)) {
             // A card is in the reader, but none of the module's drivers knows it.
-            unsupported = true;
+            slot_failed = true;
             state.report("token", CheckStatus::fail,
                          "the module does not support this card (C_GetTokenInfo: "
                          "CKR_TOKEN_NOT_RECOGNIZED)",
                          kUnsupportedHint, about);
         } else if (slot.error) {
+            slot_failed = true;
             state.report("token", CheckStatus::fail, failure_text(*slot.error), slot.error->hint(),
                          about);
         } else if (slot.token && !token_initialised(slot)) {
@@ -214,10 +237,8 @@ void check_tokens(DiagState& state) {
         state.report("token", CheckStatus::fail, "the module shows no initialised token",
                      "token not initialised: initialise it (for SoftHSM2, 'softhsm2-util "
                      "--init-token'), or choose the module of the card with --module");
-    } else if (!any) {
-        state.report("token", CheckStatus::fail, "the module shows no token",
-                     unsupported ? kUnsupportedHint
-                                 : "insert the card; if it is in, the module may not support it");
+    } else if (!any && !slot_failed) {
+        state.report("token", CheckStatus::fail, "the module shows no token", no_token_hint(state));
     }
     check_cards_against_tokens(state);
 }
