@@ -62,6 +62,11 @@ const Slot* token_to_test(DiagState& state) {
         state.report("login", CheckStatus::fail, e.message(), e.hint());
         return nullptr;
     }
+    // A token not yet initialised (SoftHSM2 always offers one spare) has neither PIN nor
+    // keys: it is no candidate, and must not turn the only real token into one of two.
+    std::erase_if(fitting, [](const Slot* slot) {
+        return !slot->token || (slot->token->flags & CKF_TOKEN_INITIALIZED) == 0;
+    });
     if (fitting.empty()) {
         state.report("login", CheckStatus::skip, "no token to sign with (see the token check)");
         return nullptr;
@@ -312,11 +317,19 @@ void sign_with_each_key(DiagState& state, const Slot& slot, const Session& sessi
     }
 }
 
+// When the login is not tried, one signature line says so: without it the report would
+// not show that nothing was signed.
+void report_nothing_signed(DiagState& state, const TokenInfo& token) {
+    state.report("signature", CheckStatus::skip, "not tried: no login", {}, token.label);
+}
+
 void log_in_and_sign(DiagState& state, const Slot& slot) {
     const TokenInfo& token = *slot.token;
     std::optional<Secret> pin;  // wiped when this returns, every signature made
-    if (!read_user_pin(state, token, pin))
+    if (!read_user_pin(state, token, pin)) {
+        report_nothing_signed(state, token);
         return;
+    }
     try {
         Session session(state.module->module.cryptoki(), slot.id);
         std::optional<Login> login;
@@ -360,6 +373,8 @@ void check_sign_test(DiagState& state) {
     }
     if (may_log_in(state, token))
         log_in_and_sign(state, *slot);
+    else
+        report_nothing_signed(state, token);
 }
 
 void add_sign_test_options(CLI::App& app, DiagOptions& options) {

@@ -112,6 +112,12 @@ class SignTestCase(CactoolTestCase):
             found[c["subject"]] = c
         return found
 
+    def assertNothingSigned(self, doc):
+        """The login was not tried: one signature line says that nothing was signed."""
+        signature = self.checks(doc, "signature")
+        self.assertEqual([c["status"] for c in signature], ["skip"], doc)
+        self.assertIn("no login", signature[0]["message"])
+
     def journal_codes(self):
         path = Path(self.journal)
         if not path.exists():
@@ -270,6 +276,7 @@ class SignTestOnSoftHsm(SignTestCase):
         doc, calls = self.through_fault_module(config, "--sign-test", "--pin-env",
                                                "CACTOOL_SIGN_PIN")
         self.assertEqual([c["status"] for c in self.checks(doc, "login")], ["warn"], doc)
+        self.assertNothingSigned(doc)
         self.assertNotIn("C_Login", calls)
         doc, calls = self.through_fault_module(config, "--sign-test", "--force", "--pin-env",
                                                "CACTOOL_SIGN_PIN")
@@ -281,6 +288,7 @@ class SignTestOnSoftHsm(SignTestCase):
         login = self.checks(doc, "login")
         self.assertEqual([c["status"] for c in login], ["fail"], doc)
         self.assertIn("--pin-stdin", login[0]["hint"])
+        self.assertNothingSigned(doc)
         self.assertNotIn("CKR_PIN_INCORRECT", self.journal_codes())
 
     def test_without_the_option_there_is_no_login_and_no_signature(self):
@@ -297,11 +305,39 @@ class SignTestOnSoftHsm(SignTestCase):
         r = self.run_diag("--sign-test", "--pin", HSM_PIN)
         self.assertErrorDocument(r, 2)
 
+    def test_the_spare_uninitialised_token_is_no_candidate(self):
+        # SoftHSM always adds an empty slot with an uninitialised token (pkcs11-tool: "token
+        # state: uninitialized"): the one initialised token is the one tested.
+        slots = testlib.pkcs11_tool_slots(self.module, env=self.env)
+        self.assertEqual(sum(1 for s in slots if s.get("uninitialized")), 1, slots)
+        self.assertEqual(sum(1 for s in slots if s["token"] and not s.get("uninitialized")), 1,
+                         slots)
+        doc = self.diag("--sign-test", "--pin-env", "CACTOOL_SIGN_PIN", code=8)
+        login = self.checks(doc, "login")
+        self.assertEqual([(c["status"], c["subject"]) for c in login], [("pass", TOKEN)], doc)
+        self.assertEqual(len(self.checks(doc, "signature")), len(OBJECTS), doc)
+
     def test_several_tokens_and_none_chosen_is_a_skip(self):
-        # SoftHSM always adds an empty slot with an uninitialised token: two tokens fit.
-        doc = self.diag("--sign-test", "--pin-env", "CACTOOL_SIGN_PIN")
+        # A SoftHSM2 of its own with two initialised tokens (and the spare one).
+        root = Path(tempfile.mkdtemp(dir=self.tmp.name))
+        (root / "tokens").mkdir()
+        conf = root / "softhsm2.conf"
+        conf.write_text("directories.tokendir = %s\nobjectstore.backend = file\n"
+                        "log.level = ERROR\nslots.removable = false\n" % (root / "tokens"))
+        env = dict(self.env, SOFTHSM2_CONF=str(conf))
+        for label in ("cactool one", "cactool two"):
+            testlib.run_tool(["softhsm2-util", "--init-token", "--free", "--label", label,
+                              "--pin", HSM_PIN, "--so-pin", HSM_SO_PIN], env=env)
+        initialised = [s for s in testlib.pkcs11_tool_slots(self.module, env=env)
+                       if s["token"] and not s.get("uninitialized")]
+        self.assertEqual(len(initialised), 2, initialised)
+        r = testlib.run_cactool(["--module", self.module, "--journal", self.journal, "--json",
+                                 "diag", "--sign-test", "--pin-env", "CACTOOL_SIGN_PIN"], env)
+        self.outputs += [r.stdout, r.stderr]
+        doc = self.json_of(r, r.rc)
         login = self.checks(doc, "login")
         self.assertEqual([c["status"] for c in login], ["skip"], doc)
+        self.assertIn("2 tokens fit", login[0]["message"])
         self.assertIn("--token", login[0]["message"])
         self.assertEqual(self.checks(doc, "signature"), [])
         self.assertNotIn("CKR_PIN_INCORRECT", self.journal_codes())
@@ -402,7 +438,7 @@ class SignTestOnTheSimulatedCard(SignTestCase):
         login = self.checks(doc, "login")
         self.assertEqual([c["status"] for c in login], ["warn"], doc)
         self.assertIn("--force", login[0]["hint"])
-        self.assertEqual(self.checks(doc, "signature"), [])
+        self.assertNothingSigned(doc)
         self.assertEqual(self.pin_verifies(), [], "the guard let a VERIFY with a PIN through")
         self.assertEqual(testbed.card_status()["pin_tries"], 1)
         self.assertEqual(self.journal_codes().count("CACTOOL_LOCKOUT_GUARD"), 1)
