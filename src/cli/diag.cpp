@@ -284,6 +284,12 @@ int run_diag(Context& ctx, const DiagOptions& options) {
         std::vector<CheckResult> done = state.results(true);
         // Closing what the checks opened counts as the module's.
         std::string stuck_id(*stuck < stack_steps.size() ? stack_steps[*stuck].id : "module");
+        // The sign test reports its login and then one signature per key: a call stuck in
+        // signing belongs to the signature.
+        if (*stuck < stack_steps.size() && stack_steps[*stuck].run == check_sign_test &&
+            call.starts_with("C_Sign")) {
+            stuck_id = "signature";
+        }
         done.push_back(CheckResult{
             stuck_id, CheckStatus::fail, stuck_call->message(), stuck_hint(call), {}, ms});
         for (std::size_t i = *stuck + 1; i < stack_steps.size(); ++i) {

@@ -108,11 +108,15 @@ class Timeout(base.FaultModuleTestCase):
         self.assertEqual(json.loads(out)["result"], "ok")
 
     def run_diag(self, env, *args):
+        return self.run_diag_with(env, list(args), [])
+
+    def run_diag_with(self, env, global_args, diag_args):
         # No pcscd here: a socket name of our own, so the machine's pcscd is never asked.
         env = dict(env, PCSCLITE_CSOCK_NAME=os.path.join(os.path.dirname(self.fault_config),
                                                          "no-pcscd.comm"))
         start = time.monotonic()
-        r = self.cactool("--journal", self.journal, "--module", self.fault, *args, "diag", env=env)
+        r = self.cactool("--journal", self.journal, "--module", self.fault, *global_args, "diag",
+                         *diag_args, env=env)
         return r, time.monotonic() - start
 
     def test_diag_reports_a_module_stuck_in_c_initialize_as_its_failed_check(self):
@@ -159,6 +163,19 @@ class Timeout(base.FaultModuleTestCase):
         self.assertTrue(self.logged_calls("C_FindObjects"))
         self.assertEqual(doc["checks"][-1]["id"], "journal")
         self.assertEqual(self.logged_calls("C_Finalize"), [])
+
+    def test_diag_names_a_signature_stuck_in_c_sign_as_the_signature_failing(self):
+        env = self.fault_env(faults=[{"function": "C_Sign", "delay_ms": STUCK_MS}])
+        env["CACTOOL_TEST_PIN"] = sf.USER_PIN
+        r, took = self.run_diag_with(env, ["--json", "--timeout", "2", "--token", sf.MAIN],
+                                     ["--sign-test", "--pin-env", "CACTOOL_TEST_PIN"])
+        doc = self.json_of(r, EXIT_DIAG_FAILED)
+        self.assertLess(took, STUCK_MS / 1000 / 2, "the run was not cut short")
+        self.assertEqual([c["status"] for c in doc["checks"] if c["id"] == "login"], ["pass"])
+        stuck = [c for c in doc["checks"] if c["id"] == "signature"]
+        self.assertEqual([c["status"] for c in stuck], ["fail"], doc)
+        self.assertIn("C_Sign", stuck[0]["message"])
+        self.assertNoSecret(r, sf.USER_PIN)
 
     def test_diag_in_text_keeps_the_checks_done_before_a_stuck_call(self):
         env = self.fault_env(faults=[{"function": "C_GetSlotList", "delay_ms": STUCK_MS}])
