@@ -8,6 +8,7 @@
 // block, or as the next entry of the JSON document's list. A failure on the way (the card
 // removed, a run cut short by the time bound) still shows the exchanges done so far, then
 // the error.
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include "core/apdu/tlv.hpp"
 #include "core/pcsc/card_handle.hpp"
 #include "core/pcsc/channel.hpp"
+#include "core/util/file_read.hpp"
 
 namespace cac::cli {
 namespace {
@@ -63,24 +65,39 @@ std::vector<SwPattern> parse_expectation(const std::string& text) {
     return patterns;
 }
 
+// A script of a hundred thousand commands fits many times over; past this, a path named
+// by mistake (/dev/zero, a disk image) is refused instead of filling the memory.
+constexpr std::size_t kMaxScriptBytes = 16 * 1024 * 1024;
+
 std::string read_script_text(const std::string& path) {
-    std::ostringstream text;
     if (path == "-") {
-        text << std::cin.rdbuf();
-        return text.str();
+        std::string text;
+        std::array<char, 65536> chunk;
+        while (std::cin.read(chunk.data(), chunk.size()) || std::cin.gcount() > 0) {
+            text.append(chunk.data(), std::size_t(std::cin.gcount()));
+            if (text.size() > kMaxScriptBytes) {
+                throw usage("read the script from stdin",
+                            "larger than " + std::to_string(kMaxScriptBytes) + " bytes");
+            }
+        }
+        return text;
     }
     // A folder opens like a file on Linux and then reads as nothing: say so instead of
     // running an empty script.
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        throw usage("read script " + path, "it is a folder, not a script file");
-    std::ifstream file(path, std::ios::binary);
-    if (!file)
-        throw usage("read script " + path, "cannot open the file");
-    text << file.rdbuf();
-    if (file.bad())
-        throw usage("read script " + path, "the file could not be read");
-    return text.str();
+    FileRead read = read_bounded_file(path, kMaxScriptBytes);
+    switch (read.problem) {
+        case FileRead::Problem::none:
+            return std::move(read.content);
+        case FileRead::Problem::is_directory:
+            throw usage("read script " + path, "it is a folder, not a script file");
+        case FileRead::Problem::cannot_open:
+            throw usage("read script " + path,
+                        "cannot open the file: " + problem_text(read, kMaxScriptBytes));
+        case FileRead::Problem::too_large:
+        case FileRead::Problem::read_error:
+            break;
+    }
+    throw usage("read script " + path, problem_text(read, kMaxScriptBytes));
 }
 
 // The steps to run, from the hex arguments or the script; all checked before any is sent.

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/util/error.hpp"
+#include "core/util/file_read.hpp"
 #include "core/util/time.hpp"
 
 namespace cac {
@@ -241,25 +242,17 @@ Config parse_config(std::string_view text, const std::string& origin) {
 }
 
 Config load_config_file(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
+    FileRead read = read_bounded_file(path, max_config_bytes);
+    if (read.problem == FileRead::Problem::is_directory) {
         throw Error(CoreCode::config_invalid, "read config file", path + " is a directory");
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    if (read.problem != FileRead::Problem::none) {
         // A config file that was named or found but cannot be read is a setup mistake the
         // operator must fix, like a malformed one: exit 2, with the system's reason.
         throw Error(CoreCode::config_invalid, "read config file",
-                    path + ": " + std::strerror(errno));
+                    path + ": " + problem_text(read, max_config_bytes));
     }
-    std::string text;
-    std::array<char, 4096> chunk;
-    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
-        text.append(chunk.data(), std::size_t(in.gcount()));
-        if (text.size() > max_config_bytes)
-            break;  // parse_config names the limit
-    }
-    return parse_config(text, path);
+    return parse_config(read.content, path);
 }
 
 std::optional<std::string> find_default_config(std::string_view xdg_config_home,

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "core/util/error.hpp"
+#include "core/util/file_read.hpp"
 #include "core/util/log.hpp"
 #include "core/x509/bundle.hpp"
 #include "core/x509/openssl.hpp"
@@ -25,23 +26,12 @@ Error anchor_error(CoreCode code, const std::filesystem::path& path, std::string
 }
 
 Bytes read_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw anchor_error(CoreCode::io_error, file, std::strerror(errno));
-    }
-    Bytes data;
-    char buffer[65536];
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-        data.insert(data.end(), buffer, buffer + in.gcount());
-        if (data.size() > kMaxBundleSize) {
-            throw anchor_error(CoreCode::config_invalid, file,
-                               "larger than " + std::to_string(kMaxBundleSize) + " bytes");
-        }
-    }
-    if (in.bad()) {
-        throw anchor_error(CoreCode::io_error, file, "read error");
-    }
-    return data;
+    FileRead read = read_bounded_file(file.string(), kMaxBundleSize);
+    if (read.problem == FileRead::Problem::too_large)
+        throw anchor_error(CoreCode::config_invalid, file, problem_text(read, kMaxBundleSize));
+    if (read.problem != FileRead::Problem::none)
+        throw anchor_error(CoreCode::io_error, file, problem_text(read, kMaxBundleSize));
+    return Bytes(read.content.begin(), read.content.end());
 }
 
 std::string lower(std::string text) {
