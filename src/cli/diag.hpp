@@ -25,7 +25,6 @@
 
 namespace cac::cli {
 
-
 struct DiagOptions {
     bool strict = false;
     std::string ca_file;
