@@ -421,6 +421,24 @@ class SignTestOnTheSimulatedCard(SignTestCase):
         finally:
             testbed.use_profile(testbed.PROFILES / "default.json")
 
+    def test_a_certificate_without_its_key_on_the_card_fails_its_signature(self):
+        # OpenSC makes key objects from the certificates, so only a signature shows that
+        # the card has no key behind 9A's certificate (it answers 6A88 to the signing).
+        testbed.use_profile("key-missing.json")
+        try:
+            missing = [slot for slot, entry in testbed.manifest()["slots"].items()
+                       if entry.get("key_on_card") is False]
+            expected = self.expected_by_slot()
+            doc = self.sign_test(code=8)
+        finally:
+            testbed.use_profile(testbed.PROFILES / "default.json")
+        self.assertEqual(missing, ["9a"])
+        self.assertEqual([c["status"] for c in self.checks(doc, "login")], ["pass"], doc)
+        signatures = self.by_subject(doc, "signature")
+        expected["Certificate for PIV Authentication"] = "fail"
+        self.assertEqual({s: c["status"] for s, c in signatures.items()}, expected, doc)
+        self.assertTrue(signatures["Certificate for PIV Authentication"]["hint"], doc)
+
     def test_a_wrong_pin_costs_exactly_one_try(self):
         before = testbed.card_status()["pin_tries"]
         doc = self.sign_test(pin=WRONG_CARD_PIN, code=8)
