@@ -30,7 +30,7 @@ std::optional<std::string> calendar_date(int year, int month, int day) {
     int days = kDays[std::size_t(month - 1)] + (month == 2 && leap(year) ? 1 : 0);
     if (day > days)
         return std::nullopt;
-    char text[16];
+    char text[40];  // room for any int, though year has four digits here
     std::snprintf(text, sizeof text, "%04d-%02d-%02d", year, month, day);
     return std::string(text);
 }
