@@ -232,6 +232,21 @@ TEST_CASE("a command that carries a PIN is sent whole but kept as its header and
     CHECK(r.transmissions[0].sent == 15);
 }
 
+TEST_CASE("a command that carries a PIN is never resent, whatever the card answers") {
+    // 6Cxx asks for the command again with another Le (ISO/IEC 7816-4 5.1.3); VERIFY has
+    // no response data, and each VERIFY with a PIN may count as a try.
+    const Bytes verify = hex("00 20 00 80 08 31 32 33 34 35 36 FF FF");
+    FakeChannel card({hex("6C 08"), hex("90 00")});
+    ExchangeResult r = ApduExchanger(card).exchange(ApduCommand::decode(verify));
+    CHECK(card.sent.size() == 1);
+    CHECK(r.response.sw == StatusWord::of(0x6C08));
+    // Another command is resent as asked.
+    FakeChannel other({hex("6C 08"), hex("01 02 03 04 05 06 07 08 90 00")});
+    ExchangeResult g = ApduExchanger(other).exchange(ApduCommand::parse("00 CB 3F FF 00"));
+    CHECK(other.sent.size() == 2);
+    CHECK(g.response.sw == StatusWord::of(0x9000));
+}
+
 TEST_CASE("an empty VERIFY and other commands are kept whole") {
     FakeChannel card({hex("63 C3"), hex("90 00")});
     ApduExchanger ex(card);

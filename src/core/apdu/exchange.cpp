@@ -228,7 +228,10 @@ void ApduExchanger::Run::follow(ApduCommand current, ApduResponse r) {
     bool resent = false;
     bool pieces = false;
     for (;;) {
-        if (r.sw.sw1 == 0x6C && options.resend_on_6c && !resent) {
+        // A command that carries a PIN is never sent twice: the card may count each one
+        // as a try. A 6Cxx to it (a wrong answer to a command with no response data) is
+        // its answer.
+        if (r.sw.sw1 == 0x6C && options.resend_on_6c && !resent && !carries_secret(current.ins)) {
             resent = true;
             current.ne = r.sw.sw2 == 0 ? 256u : r.sw.sw2;
             r = send(current, TransmitPurpose::resend);
