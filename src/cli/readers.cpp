@@ -56,6 +56,7 @@ int add_probes(const Context& ctx, Json& readers) {
     int code = exit_ok;
     for (Json& reader : readers) {
         reader["probe"] = nullptr;
+        reader["probe_error"] = nullptr;  // absent values are null, not missing
         if (!reader["atr"].is_string())
             continue;
         ProbeResult result = probe_reader(ctx, reader["name"].get<std::string>());

@@ -124,6 +124,8 @@ class Probe(CactoolTestCase):
         r = self.probe("--json", *extra)
         doc = self.json_of(r, code)
         self.assertEqual(len(doc["readers"]), 1, r.describe())
+        # SPEC.md: absent values are null, not missing.
+        self.assertIn("probe_error", doc["readers"][0])
         return doc["readers"][0], r
 
     def use(self, profile):
@@ -406,7 +408,8 @@ class Probe(CactoolTestCase):
             doc = self.json_of(r, EXIT_COMMUNICATION)
             reader = doc["readers"][0]
             self.assertIsNone(reader["probe"])
-            self.assertIn("probe_error", reader)
+            self.assertTrue({"code", "name", "category", "message", "hint"}
+                            <= set(reader["probe_error"]), reader)
             self.assertIn("error", r.stderr)
         finally:
             testbed.cardctl("insert")
