@@ -59,6 +59,26 @@ std::vector<CheckResult> DiagState::results(bool close) {
     return results_;
 }
 
+std::unique_ptr<in_flight::MustFinish> DiagState::hold_for_pin() {
+    std::lock_guard lock(mutex_);
+    if (closed_)
+        return nullptr;
+    return std::make_unique<in_flight::MustFinish>();
+}
+
+bool DiagState::close_unless_verifying() {
+    std::lock_guard lock(mutex_);
+    if (in_flight::must_finish())
+        return false;
+    closed_ = true;
+    return true;
+}
+
+bool DiagState::closed() {
+    std::lock_guard lock(mutex_);
+    return closed_;
+}
+
 std::int64_t DiagState::check_duration_ms() {
     std::lock_guard lock(mutex_);
     return ms_since(started_);
@@ -203,9 +223,15 @@ std::optional<std::size_t> run_checks(const Context& ctx, DiagState& state) {
                     std::lock_guard lock(progress->mutex);
                     progress->current = i;
                 }
+                // Given up on: the report is written without this thread, which must not
+                // go on to work the report says was not done (a login above all).
+                if (state.closed())
+                    return;
                 state.begin_check();
                 stack_steps[i].run(state);
             }
+            if (state.closed())
+                return;
             // Closing the module (C_Finalize) and the PC/SC context may hang as well as
             // any other call: done here, under the same bound, rather than by the
             // destructors after the report, where nothing would bound them.
@@ -229,6 +255,9 @@ std::optional<std::size_t> run_checks(const Context& ctx, DiagState& state) {
         std::chrono::duration<double>(ctx.timeout_seconds));
     Clock::time_point start = Clock::now();
     Clock::duration waited_at_start = in_flight::time_waiting_for_person();
+    // After a verification that ended past the bound, the checks get this long to report
+    // it before they are given up on, as the watchdog allows.
+    Clock::time_point report_until = start;
     std::unique_lock lock(progress->mutex);
     while (!progress->done) {
         Clock::duration left = budget - time_used(start, waited_at_start);
@@ -236,7 +265,10 @@ std::optional<std::size_t> run_checks(const Context& ctx, DiagState& state) {
         // whatever happens to the answer), and a person typing a PIN is not late: the
         // watchdog's own allowances apply to those.
         bool may_wait = in_flight::must_finish() || in_flight::waiting_for_person();
-        if (left <= Clock::duration::zero() && !may_wait)
+        if (left <= Clock::duration::zero() && may_wait)
+            report_until = Clock::now() + Watchdog::Allowances{}.after_must_finish;
+        if (left <= Clock::duration::zero() && !may_wait && Clock::now() >= report_until &&
+            state.close_unless_verifying())
             break;
         Clock::duration step = std::chrono::milliseconds(50);
         progress->done_changed.wait_for(lock, left > step ? left : step);

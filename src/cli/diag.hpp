@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 #include "core/pkcs11/discovery.hpp"
 #include "core/pkcs11/module.hpp"
 #include "core/pkcs11/slots.hpp"
+#include "core/util/in_flight.hpp"
 #include "core/x509/chain.hpp"
 
 namespace cac::cli {
@@ -70,6 +72,17 @@ struct DiagState {
     std::vector<CheckResult> results(bool close = false);
     // How long the check under way has run.
     std::int64_t check_duration_ms();
+
+    // The checks' thread and the one that may give up on it (run_checks) must agree on
+    // one thing: a PIN is never presented once the run is given up on, and the run is
+    // never given up on while a PIN is being verified (the card counts the try whether
+    // or not anyone hears its answer). Both sides decide under the same lock:
+    // - hold_for_pin() before presenting a PIN: null when the run is given up on (then
+    //   present nothing); else a hold, kept until the verification has ended;
+    // - close_unless_verifying() to give up: false while a verification is held.
+    std::unique_ptr<in_flight::MustFinish> hold_for_pin();
+    bool close_unless_verifying();
+    bool closed();
 
   private:
     std::mutex mutex_;  // the checks run on a thread of their own; see run_diag

@@ -231,8 +231,10 @@ Next test_key(DiagState& state, const Slot& slot, const KeyUnderTest& k,
     try {
         // A session of its own: closing it ends an operation a failure left active.
         Session signing(state.module->module.cryptoki(), slot.id);
+        // The key may want the PIN again before it signs (CKA_ALWAYS_AUTHENTICATE).
+        ContextLogin again{pin, [&state] { return state.hold_for_pin(); }};
         signature = sign_once(signing, k.key, mechanism->type,
-                              signing_input(mechanism->input, challenge), ContextLogin{pin});
+                              signing_input(mechanism->input, challenge), again);
     } catch (const Error& e) {
         if (pin_refused(e))
             state.ctx.out.note_failure(Error(e).with_token(slot.token->label));
@@ -333,6 +335,9 @@ void log_in_and_sign(DiagState& state, const Slot& slot) {
     try {
         Session session(state.module->module.cryptoki(), slot.id);
         std::optional<Login> login;
+        std::unique_ptr<in_flight::MustFinish> verifying = state.hold_for_pin();
+        if (!verifying)
+            return;  // the run is given up on: no PIN goes out any more
         try {
             if (pin) {
                 login.emplace(session, UserType::user, *pin);
@@ -344,6 +349,7 @@ void log_in_and_sign(DiagState& state, const Slot& slot) {
             state.report("signature", CheckStatus::skip, "not logged in", {}, token.label);
             return;
         }
+        verifying.reset();
         state.report("login", CheckStatus::pass,
                      pin ? "the user PIN is correct" : "logged in on the PIN pad", {}, token.label);
         sign_with_each_key(state, slot, session, pin ? &*pin : nullptr);

@@ -177,6 +177,20 @@ class Timeout(base.FaultModuleTestCase):
         self.assertIn("C_Sign", stuck[0]["message"])
         self.assertNoSecret(r, sf.USER_PIN)
 
+    def test_diag_waits_for_a_pin_verification_and_reports_it(self):
+        # C_Login answers 3 s late against a 1 s bound: the card has counted the try, so
+        # its answer is waited for and reported, not cut short as a stuck call.
+        env = self.fault_env(faults=[{"function": "C_Login", "delay_ms": 3000}])
+        env["CACTOOL_TEST_PIN"] = sf.USER_PIN
+        r, took = self.run_diag_with(env, ["--json", "--timeout", "1", "--token", sf.MAIN],
+                                     ["--sign-test", "--pin-env", "CACTOOL_TEST_PIN"])
+        doc = json.loads(r.stdout)
+        self.assertGreaterEqual(took, 3.0)
+        self.assertEqual([c["status"] for c in doc["checks"] if c["id"] == "login"], ["pass"],
+                         r.describe())
+        self.assertEqual(len(self.logged_calls("C_Login")), 1)
+        self.assertNoSecret(r, sf.USER_PIN)
+
     def test_diag_in_text_keeps_the_checks_done_before_a_stuck_call(self):
         env = self.fault_env(faults=[{"function": "C_GetSlotList", "delay_ms": STUCK_MS}])
         env["CAC_CARD_TIMEOUT"] = "1"

@@ -27,7 +27,12 @@ Error failed(CK_RV rv, const char* call, const Session& session) {
 // The context-specific login: the card counts a wrong PIN here as anywhere else, so the
 // call must finish, and a PIN pad waits for a person.
 void log_in_for_key(const Session& session, const ContextLogin& login) {
-    in_flight::MustFinish verifying;
+    std::unique_ptr<in_flight::MustFinish> verifying =
+        login.hold ? login.hold() : std::make_unique<in_flight::MustFinish>();
+    if (!verifying) {
+        throw Error(CoreCode::timed_out, "C_Login",
+                    "not tried: the run is past its time bound, and no PIN goes out any more");
+    }
     std::optional<in_flight::WaitingForPerson> typing;
     if (login.pin == nullptr)
         typing.emplace();

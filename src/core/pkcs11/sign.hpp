@@ -4,6 +4,8 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +14,7 @@
 #include "core/pkcs11/cryptoki.hpp"
 #include "core/pkcs11/session.hpp"
 #include "core/util/hex.hpp"
+#include "core/util/in_flight.hpp"
 
 namespace cac {
 
@@ -61,6 +64,10 @@ struct SignMechanism {
 // bytes, or the PIN pad (null).
 struct ContextLogin {
     const Secret* pin = nullptr;
+    // Asked right before the PIN goes out, for the hold that keeps the verification from
+    // being cut short (in_flight::MustFinish); a null hold means no PIN may go out any
+    // more (the run is being given up on), and nothing is sent. Unset: a hold of its own.
+    std::function<std::unique_ptr<in_flight::MustFinish>()> hold;
 };
 
 // C_SignInit, then for a key that asks for it C_Login(CKU_CONTEXT_SPECIFIC) (PKCS#11
