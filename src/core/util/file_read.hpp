@@ -1,11 +1,13 @@
 // Reading a whole file someone named (a config file, trust anchors, an APDU script),
-// bounded in size and in waiting.
+// bounded in size.
 //
 // A path on the command line can name anything: a directory, a device that never ends
 // (/dev/zero), a named pipe nobody writes to. So the file is opened without blocking (a
-// named pipe without a writer then reads as empty, rather than waiting forever; a pipe
-// with one, as `<(cat file)` gives, reads as usual), and reading stops once it is past
-// the caller's limit. Each caller turns a problem into its own error.
+// named pipe without a writer then reads as empty, rather than waiting forever for one;
+// a pipe with one, as `<(cat file)` gives, reads as usual), and reading stops once it is
+// past the caller's limit. What is read is waited for like any input: a terminal, or a
+// writer that never closes its end, is waited on, as `cat` would. Each caller turns a
+// problem into its own error.
 #pragma once
 
 #include <cstddef>
