@@ -98,7 +98,7 @@ TEST_CASE("a key with CKA_ALWAYS_AUTHENTICATE is logged in for right after C_Sig
     Session session(fake.cryptoki(), 3);
     Secret pin("Qz7-ctx");
     PrivateKey key{5, {0x02}, "SIGN key", CKK_EC, true, true};
-    Bytes signature = sign_once(session, key, CKM_ECDSA, Bytes{1, 2, 3}, ContextLogin{&pin});
+    Bytes signature = sign_once(session, key, CKM_ECDSA, Bytes{1, 2, 3}, ContextLogin{&pin, {}});
     CHECK(calls_from(fake, "C_SignInit") ==
           std::vector<std::string>{"C_SignInit", "C_Login", "C_Sign"});
     CHECK(users == std::vector<CK_USER_TYPE>{CKU_CONTEXT_SPECIFIC});
@@ -140,7 +140,7 @@ TEST_CASE("a refused context-specific login is the error of C_Login, and C_Sign 
     Secret pin("Qz7-wrong");
     PrivateKey key{5, {0x02}, {}, CKK_EC, true, true};
     try {
-        (void)sign_once(session, key, CKM_ECDSA, Bytes{1}, ContextLogin{&pin});
+        (void)sign_once(session, key, CKM_ECDSA, Bytes{1}, ContextLogin{&pin, {}});
         FAIL("no error");
     } catch (const Error& e) {
         CHECK(e.is(ErrorDomain::pkcs11, CKR_PIN_INCORRECT));
